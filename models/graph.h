@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * The engine's own model representation: a validated, immutable list of operators over tensors.
+ * The TFLite importer (tflite_import.c) produces it; the executor (pipeline/engine.c) plans and runs it.
+ * Everything here has been checked by the importer: indices are in range, shapes agree with the
+ * operator, constant data has exactly the size its shape and type say. */
+#ifndef VIGIL_GRAPH_H
+#define VIGIL_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VIGIL_MAX_RANK 4
+#define VIGIL_MAX_OP_INPUTS 8
+
+enum vigil_dtype {
+	VIGIL_DT_F32 = 0,
+	VIGIL_DT_F16,
+	VIGIL_DT_U8,
+	VIGIL_DT_I8,
+	VIGIL_DT_I32,
+	VIGIL_DT_I64,
+};
+
+/* Fused activation as TFLite encodes it. */
+enum vigil_act {
+	VIGIL_ACT_NONE = 0,
+	VIGIL_ACT_RELU,
+	VIGIL_ACT_RELU_N1_TO_1,
+	VIGIL_ACT_RELU6,
+};
+
+enum vigil_padding {
+	VIGIL_PAD_SAME = 0,
+	VIGIL_PAD_VALID,
+};
+
+enum vigil_op_kind {
+	VIGIL_OP_CONV2D = 0,
+	VIGIL_OP_DWCONV2D,
+	VIGIL_OP_ADD,
+	VIGIL_OP_RELU,
+	VIGIL_OP_MAXPOOL2D,
+	VIGIL_OP_PAD,
+	VIGIL_OP_RESHAPE,
+	VIGIL_OP_CONCAT,
+	VIGIL_OP_RESIZE_BILINEAR,
+};
+
+struct vigil_tensor {
+	const char *name;       /* points into the model (never NULL; "" when unnamed) */
+	enum vigil_dtype dtype; /* after import: F32 for every tensor an op reads or writes */
+	int rank;
+	int32_t dims[VIGIL_MAX_RANK]; /* NHWC for rank 4; every dim >= 1 */
+	size_t count;                 /* product of dims */
+	const void *data;             /* constant tensors only: count elements of dtype, owned by the graph */
+	/* executor bookkeeping, filled by the planner, not by the importer */
+	int arena_slot; /* -1 for constants and graph inputs/outputs with own storage */
+};
+
+struct vigil_conv_params {
+	int stride_h, stride_w;
+	int dilation_h, dilation_w;
+	enum vigil_padding padding;
+	enum vigil_act act;
+	int depth_multiplier; /* depthwise only */
+};
+
+struct vigil_pool_params {
+	int filter_h, filter_w;
+	int stride_h, stride_w;
+	enum vigil_padding padding;
+	enum vigil_act act;
+};
+
+struct vigil_resize_params {
+	int align_corners;
+	int half_pixel_centers;
+};
+
+struct vigil_concat_params {
+	int axis; /* normalised to 0..rank-1 */
+	enum vigil_act act;
+};
+
+struct vigil_add_params {
+	enum vigil_act act;
+};
+
+struct vigil_op {
+	enum vigil_op_kind kind;
+	int source_index; /* index of the operator in the source model, for messages */
+	int n_inputs;
+	int inputs[VIGIL_MAX_OP_INPUTS]; /* tensor indices; -1 for an omitted optional input (e.g. no bias) */
+	int output;                      /* every supported op has exactly one output */
+	union {
+		struct vigil_conv_params conv;     /* CONV2D, DWCONV2D */
+		struct vigil_pool_params pool;     /* MAXPOOL2D */
+		struct vigil_resize_params resize; /* RESIZE_BILINEAR */
+		struct vigil_concat_params concat; /* CONCAT */
+		struct vigil_add_params add;       /* ADD */
+	} p;
+	/* PAD: inputs[1] is a constant int32 [rank,2] tensor of (before, after) pairs.
+	 * RESHAPE: only the output shape matters (same element count).
+	 * RESIZE_BILINEAR: output size is the output tensor's H, W. */
+};
+
+struct vigil_graph {
+	int n_tensors;
+	struct vigil_tensor *tensors;
+	int n_ops;
+	struct vigil_op *ops; /* in execution order */
+	int n_inputs;
+	int inputs[4];
+	int n_outputs;
+	int outputs[4];
+	void *storage; /* importer-owned allocations (expanded fp16 weights, ...) */
+};
+
+const char *vigil_op_kind_name(enum vigil_op_kind kind);
+
+/* Frees everything the importer allocated; accepts NULL. */
+void vigil_graph_free(struct vigil_graph *graph);
+
+#endif

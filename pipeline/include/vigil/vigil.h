@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file vigil.h
+ * libvigil: face and object detection on camera frames.
+ *
+ * Life of a stream:
+ *
+ *     struct vigil_model *model;
+ *     vigil_model_open("face-full", &model);          // once; share it between streams and threads
+ *     struct vigil_detector_config cfg;
+ *     vigil_detector_config_init(&cfg);
+ *     struct vigil_detector *det;
+ *     vigil_detector_create(model, &cfg, &det);       // one per stream
+ *     const struct vigil_detections *out;
+ *     vigil_detector_detect(det, &frame, &out);       // per frame: no allocation, no I/O
+ *     vigil_detector_destroy(det);
+ *     vigil_model_close(model);
+ *
+ * Errors: every function returning int returns 0 on success or a negative value: a negative errno
+ * (-ENOMEM, -EINVAL, -ENOENT, ...) or one of the VIGIL_E* codes below. vigil_strerror() names the
+ * code and vigil_last_error() gives the calling thread's detail message for its last failure
+ * ("model input is [1,128,128,3] float32, frame gave ..."), naming what was expected and what was found.
+ *
+ * Thread-safety: a model is immutable after vigil_model_open() and may be used from any number of
+ * threads and detectors at once. A detector is single-threaded: one call at a time per detector;
+ * different detectors may run concurrently.
+ */
+#ifndef VIGIL_VIGIL_H
+#define VIGIL_VIGIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define VIGIL_API __attribute__((visibility("default")))
+#else
+#define VIGIL_API
+#endif
+
+#define VIGIL_VERSION_MAJOR 0
+#define VIGIL_VERSION_MINOR 1
+#define VIGIL_VERSION_MICRO 0
+
+/** Returns the library version as "MAJOR.MINOR.MICRO". Thread-safe. */
+VIGIL_API const char *vigil_version(void);
+
+/* ------------------------------------------------------------------------------------------------ */
+/** @name Errors */
+
+enum {
+	VIGIL_EMODEL = -10000,       /**< model file is malformed (bad flatbuffer, index out of range, ...) */
+	VIGIL_EUNSUPPORTED = -10001, /**< well-formed but uses an operator, type or layout we do not run */
+	VIGIL_EFORMAT = -10002,      /**< frame or image format/size not supported */
+	VIGIL_EIMAGE = -10003,       /**< image file is corrupt or truncated */
+	VIGIL_ETOOBIG = -10004,      /**< image or model exceeds a documented size cap */
+};
+
+/** Short name of an error code (VIGIL_E* or negative errno). Never NULL. Thread-safe. */
+VIGIL_API const char *vigil_strerror(int err);
+
+/** Detail message of the calling thread's last failure in libvigil ("" if none).
+ * Valid until the next failing libvigil call on the same thread. */
+VIGIL_API const char *vigil_last_error(void);
+
+/* ------------------------------------------------------------------------------------------------ */
+/** @name Models */
+
+struct vigil_model;
+
+/** Static description of a model. */
+struct vigil_model_info {
+	const char *name;              /**< built-in name ("face-full") or the path it was opened from */
+	const char *description;       /**< one line */
+	int input_width, input_height; /**< model input tensor size in pixels */
+	int num_anchors;               /**< candidate boxes per inference */
+	int num_keypoints;             /**< per detection (6 for faces, 0 otherwise) */
+	float default_threshold;       /**< score threshold used when the detector config leaves it unset */
+	float default_iou_threshold;
+	int num_labels;
+};
+
+/**
+ * Opens a model by built-in name (see vigil_builtin_model()) or by path to a .tflite file.
+ * A path must name a BlazeFace-shaped face detector (float input [1,S,S,3], outputs [1,A,16] boxes
+ * and [1,A,1] logits with A = 896 for S = 128 or A = 2304 for S = 192); other models fail with
+ * VIGIL_EUNSUPPORTED. Files are read whole, validated (every offset, index, shape, type and buffer
+ * range), float16 weights expanded to float32, and every operator checked: an unsupported operator
+ * fails here, naming the operator, its index and the model.
+ * Ownership: on success *out holds one reference; release it with vigil_model_close().
+ * Thread-safe. Not per-frame: reads a file and allocates.
+ */
+VIGIL_API int vigil_model_open(const char *name_or_path, struct vigil_model **out);
+
+/** Opens a model from memory (same validation as vigil_model_open). The bytes are copied.
+ * @p label names the model in messages and in vigil_model_info.name. */
+VIGIL_API int vigil_model_open_memory(const void *data, size_t size, const char *label, struct vigil_model **out);
+
+/** Takes another reference (for sharing between owners). Thread-safe. Returns @p model. */
+VIGIL_API struct vigil_model *vigil_model_ref(struct vigil_model *model);
+
+/** Drops a reference; the model is freed with the last one. Accepts NULL. Thread-safe. */
+VIGIL_API void vigil_model_close(struct vigil_model *model);
+
+/** Description of an open model; valid while the model is. Thread-safe. */
+VIGIL_API const struct vigil_model_info *vigil_model_get_info(const struct vigil_model *model);
+
+/** Name of label @p label_id, or NULL when out of range. Thread-safe. */
+VIGIL_API const char *vigil_model_label(const struct vigil_model *model, int label_id);
+
+/** A model compiled into libvigil. */
+struct vigil_builtin_model {
+	const char *name; /**< "face-full", "face-short" */
+	const char *description;
+	int is_default; /**< 1 for the model used when none is named */
+};
+
+/** The @p index-th built-in model (0-based), or NULL past the end. Thread-safe. */
+VIGIL_API const struct vigil_builtin_model *vigil_builtin_model(size_t index);
+
+/** Name of the default model ("face-full"). */
+VIGIL_API const char *vigil_default_model(void);
+
+/* ------------------------------------------------------------------------------------------------ */
+/** @name Frames */
+
+enum vigil_pixel_format {
+	VIGIL_FORMAT_NV12 = 0, /**< Y plane, then interleaved UV plane at half width and height */
+	VIGIL_FORMAT_I420,     /**< Y, U, V planes; U and V at half width and height (rounded up) */
+	VIGIL_FORMAT_YUY2,     /**< packed Y0 U Y1 V */
+	VIGIL_FORMAT_UYVY,     /**< packed U Y0 V Y1 */
+	VIGIL_FORMAT_RGB,
+	VIGIL_FORMAT_BGR,
+	VIGIL_FORMAT_RGBA,
+	VIGIL_FORMAT_BGRA,
+	VIGIL_FORMAT_RGBX,
+	VIGIL_FORMAT_BGRX,
+	VIGIL_FORMAT_GRAY8,
+	VIGIL_FORMAT_COUNT
+};
+
+/** YUV to RGB conversion for YUV formats (ignored for RGB and gray formats). */
+enum vigil_colorimetry {
+	VIGIL_COLOR_BT601_LIMITED = 0, /**< the default: SD cameras, most V4L2 webcams */
+	VIGIL_COLOR_BT601_FULL,        /**< JPEG / MJPEG */
+	VIGIL_COLOR_BT709_LIMITED,     /**< HD broadcast */
+	VIGIL_COLOR_BT709_FULL,
+};
+
+/** Maximum frame side accepted by the detector (pixels). */
+#define VIGIL_MAX_FRAME_SIDE 16384
+
+/**
+ * A frame the caller owns. Planes are read only during vigil_detector_detect(); nothing is kept.
+ * strides are in bytes and may exceed the row size (padding); odd widths and heights are allowed
+ * (chroma sizes round up). Unused planes are NULL with stride 0.
+ */
+struct vigil_frame {
+	enum vigil_pixel_format format;
+	int width, height;
+	const uint8_t *planes[3];
+	int strides[3];
+	enum vigil_colorimetry colorimetry;
+	int64_t pts_ns; /**< presentation time, or -1 when unknown; copied to the result */
+};
+
+/** Name of a pixel format ("NV12", ...), or NULL when out of range. */
+VIGIL_API const char *vigil_format_name(enum vigil_pixel_format format);
+
+/** Parses a format name (case-insensitive; "YUYV" is accepted for YUY2). Returns -1 when unknown. */
+VIGIL_API int vigil_format_from_name(const char *name);
+
+/**
+ * Fills a frame description for a tightly packed buffer of the given format and size that starts at
+ * @p data (planes laid out one after another). Returns the number of bytes the buffer needs, or a
+ * negative error for a bad format or size. Pass data = NULL to only compute the size.
+ */
+VIGIL_API long vigil_frame_init_packed(struct vigil_frame *frame, enum vigil_pixel_format format, int width, int height,
+				       const uint8_t *data);
+
+/* ------------------------------------------------------------------------------------------------ */
+/** @name Detections */
+
+#define VIGIL_MAX_KEYPOINTS 8
+
+struct vigil_point {
+	float x, y;
+};
+
+/** One detection. Coordinates are frame pixels, origin top-left; boxes may extend past the frame. */
+struct vigil_detection {
+	int label_id;
+	const char *label; /**< owned by the model */
+	float score;       /**< 0..1 */
+	float x, y, w, h;  /**< box */
+	int num_keypoints;
+	struct vigil_point keypoints[VIGIL_MAX_KEYPOINTS]; /**< faces: right eye, left eye, nose tip,
+							      mouth, right ear, left ear (subject's) */
+	int64_t track_id;                                  /**< -1: not tracked */
+};
+
+struct vigil_timing {
+	double preprocess_ms, inference_ms, postprocess_ms;
+};
+
+/** Result of one detect call. Owned by the detector; valid until its next detect or destroy. */
+struct vigil_detections {
+	size_t count;
+	const struct vigil_detection *items; /**< highest score first */
+	int frame_width, frame_height;
+	int64_t pts_ns;
+	struct vigil_timing timing;
+};
+
+/* ------------------------------------------------------------------------------------------------ */
+/** @name Detectors */
+
+struct vigil_rect {
+	float x, y, w, h;
+};
+
+/** How the frame is resampled to the model input (both bilinear, with black letterbox borders). */
+enum vigil_sampling {
+	/** Pixel-centre mapping src = (dst + 0.5) * k - 0.5: MediaPipe's GPU path and TFLite's
+	 * half-pixel-centre resize; the default. */
+	VIGIL_SAMPLING_PIXEL_CENTER = 0,
+	/** Corner mapping src = dst * k: MediaPipe's CPU path (OpenCV warpAffine). On full-size photos the
+	 * two differ by up to 0.15 in score; choose the one your reference used. */
+	VIGIL_SAMPLING_CORNER,
+};
+
+struct vigil_detector_config {
+	float threshold;              /**< minimum score 0..1; < 0 selects the model's default */
+	float iou_threshold;          /**< NMS overlap 0..1; < 0 selects the model's default */
+	int max_detections;           /**< cap per frame, 1..1024 (default 100) */
+	struct vigil_rect roi;        /**< region (frame pixels) to search; w or h <= 0 = whole frame.
+				        Pixels outside it are treated as black. Clipped to the frame. */
+	enum vigil_sampling sampling; /**< default VIGIL_SAMPLING_PIXEL_CENTER */
+};
+
+/** Fills @p config with the defaults. */
+VIGIL_API void vigil_detector_config_init(struct vigil_detector_config *config);
+
+struct vigil_detector;
+
+/**
+ * Creates a detector for one stream: allocates the activation arena, scratch and result storage.
+ * Takes its own reference on @p model. Not per-frame. Thread-safe with respect to other detectors.
+ */
+VIGIL_API int vigil_detector_create(struct vigil_model *model, const struct vigil_detector_config *config,
+				    struct vigil_detector **out);
+
+/** Destroys a detector (accepts NULL) and drops its model reference. */
+VIGIL_API void vigil_detector_destroy(struct vigil_detector *detector);
+
+/** Changes thresholds, cap or ROI. No allocation; takes effect on the next frame. */
+VIGIL_API int vigil_detector_set_config(struct vigil_detector *detector, const struct vigil_detector_config *config);
+
+/**
+ * Runs detection on one frame: preprocessing straight from the frame's format into the model
+ * tensor, inference, decoding and NMS. Per-frame safe: allocates nothing, does no I/O.
+ * A frame geometry or format different from the previous one recomputes the sampling tables
+ * (in preallocated memory). On success *out points at storage owned by the detector.
+ * Fails with VIGIL_EFORMAT for a bad format, size (0, or above VIGIL_MAX_FRAME_SIDE), missing plane
+ * or a stride too small for the width.
+ */
+VIGIL_API int vigil_detector_detect(struct vigil_detector *detector, const struct vigil_frame *frame,
+				    const struct vigil_detections **out);
+
+/** The model the detector runs (borrowed). */
+VIGIL_API const struct vigil_model *vigil_detector_model(const struct vigil_detector *detector);
+
+/* ------------------------------------------------------------------------------------------------ */
+/** @name Detection record (JSON) */
+
+/**
+ * Formats one frame's detections as the Vigil detection record, a single-line JSON object:
+ * {"source", "frame", "pts_ns" (null when unknown), "width", "height", "model",
+ *  "timing_ms": {"preprocess", "inference", "postprocess"},
+ *  "detections": [{"label", "label_id", "score", "x", "y", "w", "h", "keypoints": [[x, y], ...],
+ *                  "track_id" (only when tracked)}]}
+ * Coordinates are frame pixels. Returns a string to release with vigil_free(), or NULL when out of
+ * memory. Not per-frame safe (allocates); thread-safe.
+ */
+VIGIL_API char *vigil_detections_to_json(const struct vigil_detections *detections, const char *source,
+					 int64_t frame_index, const char *model_name);
+
+/** Frees memory returned by libvigil (vigil_detections_to_json). Accepts NULL. */
+VIGIL_API void vigil_free(void *ptr);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * The immutable, shareable model: file bytes, validated graph, prepared CPU program, decoder settings. */
+#ifndef VIGIL_MODEL_INTERNAL_H
+#define VIGIL_MODEL_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "graph.h"
+#include "postprocess.h"
+#include "vigil/vigil.h"
+
+#define VIGIL_MAX_ANCHORS 4096
+
+struct vigil_model {
+	atomic_int refs;
+	char *name;
+	uint8_t *owned_bytes; /* file copy (NULL for built-ins, which live in the library) */
+	struct vigil_graph graph;
+	struct vigil_program *program;
+	struct vigil_model_info info;
+	int input_tensor, boxes_tensor, logits_tensor;
+	struct vigil_anchor *anchors;
+	struct vigil_face_decoder decoder;
+	float norm_scale, norm_bias; /* tensor = pixel * scale + bias */
+};
+
+#endif

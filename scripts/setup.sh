@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what Vigil needs to build and test on Debian bookworm (run as root or with sudo).
+# Idempotent: packages already present are left alone, and apt is only called when something is missing.
+set -euo pipefail
+
+PKGS=(
+  # build
+  gcc clang meson ninja-build pkg-config
+  # libvigil: image I/O and JSON
+  libturbojpeg0-dev libpng-dev libjansson-dev
+  # tests: Check, sanitizer and libFuzzer runtimes, formatting
+  check libclang-rt-14-dev clang-format
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: install what is missing, then
+#   1. gcc build + every Check suite, the CLI test and the C API example (meson test),
+#   2. clang build with AddressSanitizer + UndefinedBehaviorSanitizer, same suites,
+#   3. clang-format check of every C source,
+#   4. libFuzzer on the model reader and the image decoders (FUZZ_SECONDS each, default 60 / 20).
+# Usage: scripts/test.sh [--fuzz-seconds N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZ_SECONDS=60
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --fuzz-seconds) FUZZ_SECONDS="$2"; shift 2 ;;
+    *) echo "usage: $0 [--fuzz-seconds N]" >&2; exit 2 ;;
+  esac
+done
+
+bash scripts/setup.sh
+
+passed=0
+failed=0
+count_results() { # build dir
+  local log="$1/meson-logs/testlog.json"
+  local p f
+  p=$(grep -c '"result": "OK"' "$log" || true)
+  f=$(grep -vc '"result": "OK"' "$log" || true)
+  passed=$((passed + p))
+  failed=$((failed + f))
+}
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "build and test (gcc)"
+[ -f build/build.ninja ] || meson setup build >/dev/null
+meson compile -C build
+meson test -C build --print-errorlogs || true
+count_results build
+
+step "build and test (clang, ASan + UBSan)"
+[ -f build-asan/build.ninja ] || CC=clang meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+  -Dbuildtype=debugoptimized >/dev/null
+meson compile -C build-asan
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  meson test -C build-asan --print-errorlogs --timeout-multiplier 3 || true
+count_results build-asan
+
+step "clang-format"
+if bash scripts/check-format.sh; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
+
+step "fuzz (${FUZZ_SECONDS}s model reader, $((FUZZ_SECONDS / 3))s image decoders)"
+if bash scripts/fuzz.sh --seconds "$FUZZ_SECONDS"; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
+
+echo
+echo "tests: ${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "testutil.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+const char *tu_data_path(const char *rel)
+{
+	static char buf[4096];
+	const char *root = getenv("VIGIL_TEST_DATA");
+
+	ck_assert_msg(root != NULL, "VIGIL_TEST_DATA is not set (run the tests through meson test)");
+	snprintf(buf, sizeof(buf), "%s/%s", root, rel);
+	return buf;
+}
+
+uint8_t *tu_read_file(const char *path, size_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *data;
+	long len;
+
+	ck_assert_msg(f != NULL, "test data missing: cannot open %s", path);
+	ck_assert(fseek(f, 0, SEEK_END) == 0);
+	len = ftell(f);
+	ck_assert(len >= 0);
+	ck_assert(fseek(f, 0, SEEK_SET) == 0);
+	data = malloc(len ? (size_t)len : 1);
+	ck_assert(data != NULL);
+	ck_assert_msg(fread(data, 1, (size_t)len, f) == (size_t)len, "short read of %s", path);
+	fclose(f);
+	*size = (size_t)len;
+	return data;
+}
+
+float *tu_read_f32(const char *rel, size_t n)
+{
+	size_t size;
+	float *data = (float *)tu_read_file(tu_data_path(rel), &size);
+
+	ck_assert_msg(size == n * sizeof(float), "%s holds %zu bytes, expected %zu floats", rel, size, n);
+	return data;
+}
+
+uint64_t tu_rand(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}

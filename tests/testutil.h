@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Small helpers shared by the Check suites. */
+#ifndef VIGIL_TESTUTIL_H
+#define VIGIL_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Path of a file under tests/data (VIGIL_TEST_DATA, set by meson). Returns a static buffer that the next
+ * call overwrites. */
+const char *tu_data_path(const char *rel);
+
+/* Reads a whole file into malloc'd memory; fails the current test (ck_abort) when it cannot,
+ * naming the file, so missing data is a failure, never a skip. */
+uint8_t *tu_read_file(const char *path, size_t *size);
+
+/* Reads tests/data/<rel> as float32 and checks it holds exactly n values. */
+float *tu_read_f32(const char *rel, size_t n);
+
+/* Deterministic PRNG (xorshift64*) for seeded mutations and random data. */
+uint64_t tu_rand(uint64_t *state);
+
+#endif
