@@ -275,7 +275,7 @@ START_TEST(test_model_shared_between_threads)
 	pthread_t th[3];
 
 	for (int i = 0; i < 3; i++) {
-		args[i] = (struct thread_arg){ vigil_model_ref(model), &f };
+		args[i] = (struct thread_arg){ .model = vigil_model_ref(model), .frame = &f };
 		ck_assert_int_eq(pthread_create(&th[i], NULL, detect_thread, &args[i]), 0);
 	}
 	vigil_model_close(model); /* the threads hold their own references */
@@ -317,6 +317,10 @@ START_TEST(test_config_errors)
 	vigil_detector_config_init(&cfg);
 	cfg.roi.w = INFINITY;
 	ck_assert_int_eq(vigil_detector_create(model, &cfg, &det), -EINVAL);
+	vigil_detector_config_init(&cfg);
+	cfg.sampling = (enum vigil_sampling)7;
+	ck_assert_int_eq(vigil_detector_create(model, &cfg, &det), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(vigil_last_error(), "sampling"));
 	ck_assert_int_eq(vigil_detector_create(NULL, NULL, &det), -EINVAL);
 	ck_assert_int_eq(vigil_detector_create(model, NULL, &det), 0);
 	vigil_detector_config_init(&cfg);

@@ -935,6 +935,42 @@ START_TEST(test_convert)
 }
 END_TEST
 
+/* Corner mapping (MediaPipe's CPU path): tensor pixel j samples frame position origin + j * scale. With an
+ * integer downscale every sample lands on a pixel, so the tensor holds exactly those pixels, where the
+ * pixel-centre mapping averages neighbours. */
+START_TEST(test_corner_sampling)
+{
+	const int w = 256, h = 256, dst = 128;
+	uint8_t *rgb = random_rgb(w, h, 77);
+	struct vigil_frame f;
+	struct vigil_preprocess pp;
+	float *t = malloc((size_t)dst * dst * 3 * sizeof(float));
+
+	ck_assert_int_gt(vigil_frame_init_packed(&f, VIGIL_FORMAT_RGB, w, h, rgb), 0);
+	ck_assert_int_eq(vigil_preprocess_init(&pp, dst, dst, NS, NB), 0);
+	ck_assert_int_eq(vigil_preprocess_configure(&pp, &f, NULL, VIGIL_SAMPLING_CORNER), 0);
+	vigil_preprocess_run(&pp, &f, t);
+	for (int i = 0; i < dst; i++)
+		for (int j = 0; j < dst; j++)
+			for (int c = 0; c < 3; c++)
+				ck_assert_float_eq_tol(t[((size_t)i * dst + j) * 3 + c],
+						       rgb[((size_t)(2 * i) * w + 2 * j) * 3 + c] * NS + NB, 1e-6);
+	/* the pixel-centre mapping samples (2j + 0.5, 2i + 0.5): the mean of a 2x2 block */
+	ck_assert_int_eq(vigil_preprocess_configure(&pp, &f, NULL, VIGIL_SAMPLING_PIXEL_CENTER), 0);
+	vigil_preprocess_run(&pp, &f, t);
+	ck_assert_float_eq_tol(t[(5 * dst + 7) * 3 + 1],
+			       (rgb[(10 * w + 14) * 3 + 1] + rgb[(10 * w + 15) * 3 + 1] + rgb[(11 * w + 14) * 3 + 1] +
+				rgb[(11 * w + 15) * 3 + 1]) /
+				       4.0f * NS +
+				   NB,
+			       1e-5);
+	ck_assert_int_eq(vigil_preprocess_configure(&pp, &f, NULL, (enum vigil_sampling)2), -EINVAL);
+	vigil_preprocess_free(&pp);
+	free(t);
+	free(rgb);
+}
+END_TEST
+
 static Suite *preprocess_suite(void)
 {
 	Suite *s = suite_create("preprocess");
@@ -961,6 +997,7 @@ static Suite *preprocess_suite(void)
 	tcase_add_test(tc, test_colorimetry);
 	tcase_add_test(tc, test_reference_random);
 	tcase_add_test(tc, test_formats_vs_rgb);
+	tcase_add_test(tc, test_corner_sampling);
 	suite_add_tcase(s, tc);
 	return s;
 }
