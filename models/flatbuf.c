@@ -49,6 +49,7 @@ int vigil_fb_has_identifier(const struct vigil_fb *fb, const char id[4])
 static int table_at(const struct vigil_fb *fb, uint64_t pos, int depth, const char *what, struct vigil_fb_table *out)
 {
 	int64_t vt;
+	int32_t soffset;
 	uint16_t vsize, tsize;
 
 	if (depth > VIGIL_FB_MAX_DEPTH)
@@ -58,11 +59,14 @@ static int table_at(const struct vigil_fb *fb, uint64_t pos, int depth, const ch
 		return vigil_error(VIGIL_EMODEL, "%s table at offset 0x%llx runs past the end of the file (len %zu)",
 				   what, (unsigned long long)pos, fb->len);
 	/* The vtable lies at pos - soffset; the soffset is signed, so the vtable may come before or after. */
-	vt = (int64_t)pos - (int32_t)vigil_fb_load_u32(fb->buf + pos);
+	soffset = (int32_t)vigil_fb_load_u32(fb->buf + pos);
+	vt = (int64_t)pos - soffset;
 	if (vt < 0 || !in_bounds(fb, (uint64_t)vt, 4))
 		return vigil_error(
-		    VIGIL_EMODEL, "%s table at offset 0x%llx: its vtable offset %lld points outside the file (len %zu)",
-		    what, (unsigned long long)pos, (long long)vt, fb->len);
+		    VIGIL_EMODEL,
+		    "%s table at offset 0x%llx: its vtable offset %d puts the vtable at %lld, outside the "
+		    "file (len %zu)",
+		    what, (unsigned long long)pos, soffset, (long long)vt, fb->len);
 	vsize = vigil_fb_load_u16(fb->buf + vt);
 	tsize = vigil_fb_load_u16(fb->buf + vt + 2);
 	if (vsize < 4 || vsize % 2 || !in_bounds(fb, (uint64_t)vt, vsize))

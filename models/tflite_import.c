@@ -1562,7 +1562,7 @@ int vigil_tflite_import(const uint8_t *buf, size_t len, const char *label, struc
 			    VIGIL_TFLITE_MAX_BYTES);
 	ret = vigil_fb_init(&im.fb, buf, len);
 	if (ret < 0)
-		ret = fail_at(&im, ret, "file");
+		ret = fail_at(&im, ret, "header");
 	else
 		ret = import_model(&im);
 	free(im.ti);

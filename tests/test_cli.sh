@@ -179,6 +179,24 @@ assert n[0] >= n[1] >= n[2] and n[2] == 0 and n[1] >= 2, n
 assert all(d["score"] >= 0.3 for d in low["detections"])
 ' "$T/default.json" "$T/low.json"
 
+# --sampling corner reproduces MediaPipe's CPU-graph golden for sergey.png (score 0.92843366), which the
+# default pixel-centre sampling does not reach within 1e-3.
+run detect --json --model face-short --sampling corner "$SERGEY"
+expect_rc "--sampling corner exits 0" 0
+check_py "--sampling corner matches MediaPipe's sergey golden" '
+import json, sys
+r = json.loads(sys.stdin.read())
+assert len(r["detections"]) == 1 and abs(r["detections"][0]["score"] - 0.92843366) < 1e-3, r["detections"]
+'
+run detect --json --model face-short "$SERGEY"
+check_py "default sampling differs on sergey.png" '
+import json, sys
+r = json.loads(sys.stdin.read())
+assert len(r["detections"]) == 1 and abs(r["detections"][0]["score"] - 0.92843366) > 1e-3, r["detections"]
+'
+run detect --sampling sideways "$S1"
+expect_rc "--sampling with an unknown mode is a usage error" 2
+
 run detect "$S1"
 if [ "$rc" -eq 0 ] && grep -q "^$S1: 1920x1280, [0-9]* faces" "$T/out" &&
 	grep -Eq '^  face +0\.[0-9]+ +box ' "$T/out"; then

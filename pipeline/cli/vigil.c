@@ -44,6 +44,8 @@ static const char detect_usage[] =
     "Options:\n"
     "  -m, --model NAME|PATH  built-in model name (see 'vigil models') or .tflite file [default: face-full]\n"
     "  -t, --threshold T      minimum score, 0..1 [default: the model's]\n"
+    "  -s, --sampling MODE    resampling to the model input: 'center' (MediaPipe's GPU path, pixel\n"
+    "                         centres) or 'corner' (MediaPipe's CPU path, OpenCV) [default: center]\n"
     "  -j, --json             print one detection record (JSON) per image and line instead of a summary;\n"
     "                         \"frame\" is the image's 0-based position on the command line\n"
     "  -d, --draw OUT         write annotated JPEG copies: with one IMAGE, OUT is the file to write (or an\n"
@@ -207,9 +209,11 @@ static int cmd_detect(int argc, char **argv)
 	static const struct option options[] = {
 		{ "model", required_argument, NULL, 'm' }, { "threshold", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },        { "draw", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' },        { "sampling", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *model_arg = NULL, *draw = NULL;
+	enum vigil_sampling sampling = VIGIL_SAMPLING_PIXEL_CENTER;
 	struct vigil_detector_config cfg;
 	struct vigil_model *model = NULL;
 	struct vigil_detector *det = NULL;
@@ -217,10 +221,18 @@ static int cmd_detect(int argc, char **argv)
 	int json = 0, nimages, failed = 0, draw_into_dir, ret, opt;
 	float threshold = -1.0f;
 
-	while ((opt = getopt_long(argc, argv, "m:t:jd:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "m:t:s:jd:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
 			model_arg = optarg;
+			break;
+		case 's':
+			if (strcmp(optarg, "center") == 0)
+				sampling = VIGIL_SAMPLING_PIXEL_CENTER;
+			else if (strcmp(optarg, "corner") == 0)
+				sampling = VIGIL_SAMPLING_CORNER;
+			else
+				return usage_error("detect", "--sampling must be 'center' or 'corner', got '%s'", optarg);
 			break;
 		case 't':
 			if (parse_threshold(optarg, &threshold) < 0)
@@ -293,6 +305,7 @@ static int cmd_detect(int argc, char **argv)
 	}
 	vigil_detector_config_init(&cfg);
 	cfg.threshold = threshold;
+	cfg.sampling = sampling;
 	if (vigil_detector_create(model, &cfg, &det) < 0) {
 		fprintf(stderr, "vigil detect: cannot create a detector for '%s': %s\n", model_arg, vigil_last_error());
 		ret = VIGIL_EXIT_FAIL;
