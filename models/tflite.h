@@ -22,7 +22,8 @@
  * @p label names the model in error messages.
  * The graph's tensor names point into @p buf, which must outlive the graph.
  * Returns 0, VIGIL_EMODEL (malformed), VIGIL_EUNSUPPORTED (operator/type we do not run; the message
- * names the operator, its index and the model), or -ENOMEM; the detail goes to vigil_last_error().
+ * names the operator, its index and the model), VIGIL_ETOOBIG (a cap above: file size, tensor or operator
+ * count, elements per tensor), -EINVAL (NULL arguments) or -ENOMEM; the detail goes to vigil_last_error().
  */
 int vigil_tflite_import(const uint8_t *buf, size_t len, const char *label, struct vigil_graph *out);
 

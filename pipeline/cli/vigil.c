@@ -207,9 +207,12 @@ free_image:
 static int cmd_detect(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "model", required_argument, NULL, 'm' }, { "threshold", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },        { "draw", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },        { "sampling", required_argument, NULL, 's' },
+		{ "model", required_argument, NULL, 'm' },
+		{ "threshold", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "draw", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "sampling", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *model_arg = NULL, *draw = NULL;
@@ -232,7 +235,8 @@ static int cmd_detect(int argc, char **argv)
 			else if (strcmp(optarg, "corner") == 0)
 				sampling = VIGIL_SAMPLING_CORNER;
 			else
-				return usage_error("detect", "--sampling must be 'center' or 'corner', got '%s'", optarg);
+				return usage_error("detect", "--sampling must be 'center' or 'corner', got '%s'",
+						   optarg);
 			break;
 		case 't':
 			if (parse_threshold(optarg, &threshold) < 0)
