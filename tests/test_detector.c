@@ -444,8 +444,6 @@ int main(void)
 {
 	Suite *s = suite_create("detector");
 	TCase *tc = tcase_create("api");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, test_detect_allocates_nothing, 0, 2);
@@ -457,9 +455,5 @@ int main(void)
 	tcase_add_test(tc, test_model_open_errors);
 	tcase_add_test(tc, test_json_record);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(s, CK_FORK);
 }

@@ -170,11 +170,7 @@ static Suite *formats_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(formats_suite());
-	int failed;
+	Suite *s = formats_suite();
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(s, CK_FORK);
 }

@@ -267,19 +267,14 @@ int main(void)
 {
 	Suite *s = suite_create("golden");
 	TCase *tc = tcase_create("mediapipe");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 600);
 	tcase_add_loop_test(tc, test_model_resolution, 0, 16);
 	tcase_add_loop_test(tc, test_full_size, 0, 16);
 	tcase_add_test(tc, test_sergey);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_NOFORK); /* the golden JSON is parsed once */
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int status = tu_run(s, CK_NOFORK); /* the golden JSON is parsed once */
+
 	json_decref(golden);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return status;
 }

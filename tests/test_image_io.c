@@ -1179,8 +1179,6 @@ int main(void)
 	TCase *bad = tcase_create("bad input");
 	TCase *write = tcase_create("write");
 	TCase *draw = tcase_create("draw");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(good, test_sha256_known_answer);
 	tcase_add_loop_test(good, test_decode_samples_match_golden, 0, 8);
@@ -1214,9 +1212,5 @@ int main(void)
 	tcase_add_test(draw, test_draw_scales_with_image);
 	suite_add_tcase(s, draw);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(s, CK_FORK);
 }

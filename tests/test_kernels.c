@@ -265,8 +265,6 @@ int main(void)
 {
 	Suite *s = suite_create("kernels");
 	TCase *tc = tcase_create("reference");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_conv2d_random, 0, 4);
 	tcase_add_loop_test(tc, test_dwconv2d_random, 0, 4);
@@ -274,9 +272,5 @@ int main(void)
 	tcase_add_test(tc, test_resize_bilinear);
 	tcase_add_test(tc, test_pad_concat_add);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(s, CK_FORK);
 }

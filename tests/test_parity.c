@@ -72,14 +72,8 @@ int main(void)
 {
 	Suite *s = suite_create("parity");
 	TCase *tc = tcase_create("tflite");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_tensor_parity, 0, N_REFSETS);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(s, CK_FORK);
 }

@@ -160,17 +160,11 @@ int main(void)
 {
 	Suite *s = suite_create("postprocess");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_anchor_layout);
 	tcase_add_test(tc, test_logit_threshold);
 	tcase_add_test(tc, test_weighted_nms_by_hand);
 	tcase_add_loop_test(tc, test_reference_decoding, 0, N_REFSETS);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(s, CK_FORK);
 }

@@ -1004,11 +1004,7 @@ static Suite *preprocess_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(preprocess_suite());
-	int failed;
+	Suite *s = preprocess_suite();
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(s, CK_FORK);
 }

@@ -1750,11 +1750,7 @@ static Suite *tflite_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(tflite_suite());
-	int failed;
+	Suite *s = tflite_suite();
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(s, CK_FORK);
 }

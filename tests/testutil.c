@@ -53,3 +53,17 @@ uint64_t tu_rand(uint64_t *state)
 	*state = x;
 	return x * 0x2545F4914F6CDD1DULL;
 }
+
+int tu_run(Suite *suite, enum fork_status mode)
+{
+	SRunner *sr = srunner_create(suite);
+	int failed;
+
+	/* CK_FORK in the environment still wins, so a debugger can run everything in one process */
+	if (mode == CK_NOFORK || !getenv("CK_FORK"))
+		srunner_set_fork_status(sr, mode);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -3,6 +3,7 @@
 #ifndef VIGIL_TESTUTIL_H
 #define VIGIL_TESTUTIL_H
 
+#include <check.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,10 @@ uint8_t *tu_read_file(const char *path, size_t *size);
 
 /* Reads tests/data/<rel> as float32 and checks it holds exactly n values. */
 float *tu_read_f32(const char *rel, size_t n);
+
+/* Runs every test of the suite (fork mode CK_FORK, or CK_NOFORK for suites that share state between
+ * tests), frees it and returns the process exit status. */
+int tu_run(Suite *suite, enum fork_status mode);
 
 /* Deterministic PRNG (xorshift64*) for seeded mutations and random data. */
 uint64_t tu_rand(uint64_t *state);
