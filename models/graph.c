@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "graph.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,23 @@ const char *vigil_op_kind_name(enum vigil_op_kind kind)
 		return "RESIZE_BILINEAR";
 	}
 	return "UNKNOWN";
+}
+
+const char *vigil_dtype_name(enum vigil_dtype dtype)
+{
+	static const char *const names[] = { "float32", "float16", "uint8", "int8", "int32", "int64" };
+
+	return (unsigned)dtype < sizeof(names) / sizeof(names[0]) ? names[dtype] : "unknown";
+}
+
+void vigil_tensor_shape_str(const struct vigil_tensor *t, char *buf, size_t size)
+{
+	size_t n = (size_t)snprintf(buf, size, "[");
+
+	for (int i = 0; i < t->rank && n < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%d", i ? "," : "", (int)t->dims[i]);
+	if (n < size)
+		snprintf(buf + n, size - n, "]");
 }
 
 void vigil_graph_free(struct vigil_graph *graph)

@@ -118,6 +118,12 @@ struct vigil_graph {
 
 const char *vigil_op_kind_name(enum vigil_op_kind kind);
 
+/* "float32", "float16", ... */
+const char *vigil_dtype_name(enum vigil_dtype dtype);
+
+/* Writes a tensor's shape as "[1,128,128,3]" for messages (truncated to size). */
+void vigil_tensor_shape_str(const struct vigil_tensor *t, char *buf, size_t size);
+
 /* Frees everything the importer allocated; accepts NULL. */
 void vigil_graph_free(struct vigil_graph *graph);
 

@@ -403,15 +403,6 @@ static void dims_str(const int64_t *dims, int rank, char *buf, size_t size)
 		snprintf(buf + n, size - n, "]");
 }
 
-static void shape_str(const struct vigil_tensor *t, char *buf, size_t size)
-{
-	int64_t dims[VIGIL_MAX_RANK];
-
-	for (int i = 0; i < t->rank; i++)
-		dims[i] = t->dims[i];
-	dims_str(dims, t->rank, buf, size);
-}
-
 /* ---- tensors ----------------------------------------------------------------------------------------------- */
 
 static int dtype_of(int tfl_type, enum vigil_dtype *out, size_t *size)
@@ -519,7 +510,7 @@ static int read_constant(struct importer *im, int i, size_t elem_size)
 	if (ret < 0 || len == 0)
 		return ret;
 	if (len != t->count * elem_size) {
-		shape_str(t, shape, sizeof(shape));
+		vigil_tensor_shape_str(t, shape, sizeof(shape));
 		return fail(im, VIGIL_EMODEL, "tensor %d '%s': buffer %u holds %zu bytes, but %s %s needs %zu", i,
 			    t->name, ti->buffer, len, shape, type_name(ti->tfl_type), t->count * elem_size);
 	}
@@ -786,7 +777,7 @@ static int check_out_shape(const struct importer *im, const struct src_op *s, co
 		same = o->dims[d] == dims[d];
 	if (same)
 		return 0;
-	shape_str(o, have, sizeof(have));
+	vigil_tensor_shape_str(o, have, sizeof(have));
 	dims_str(dims, rank, want, sizeof(want));
 	return op_fail(im, s, VIGIL_EMODEL, "output tensor %d '%s' is %s, but the operator computes %s", s->out,
 		       o->name, have, want);
@@ -799,7 +790,7 @@ static int check_rank(const struct importer *im, const struct src_op *s, int k, 
 
 	if (t->rank == rank)
 		return 0;
-	shape_str(t, shape, sizeof(shape));
+	vigil_tensor_shape_str(t, shape, sizeof(shape));
 	return op_fail(im, s, VIGIL_EMODEL, "input %d (tensor %d '%s') is %s, expected rank %d", k, s->in[k], t->name,
 		       shape, rank);
 }
@@ -1020,8 +1011,8 @@ static int build_add(struct importer *im, const struct src_op *s, struct vigil_o
 	    (ret = activation(im, s, 1)) < 0)
 		return ret;
 	if (!same_shape(tensor(im, s->in[0]), tensor(im, s->in[1]))) {
-		shape_str(tensor(im, s->in[0]), a, sizeof(a));
-		shape_str(tensor(im, s->in[1]), b, sizeof(b));
+		vigil_tensor_shape_str(tensor(im, s->in[0]), a, sizeof(a));
+		vigil_tensor_shape_str(tensor(im, s->in[1]), b, sizeof(b));
 		return op_fail(im, s, VIGIL_EUNSUPPORTED,
 			       "adds %s to %s, which needs broadcasting; Vigil only adds tensors of the same shape", a,
 			       b);
@@ -1140,8 +1131,8 @@ static int build_concat(struct importer *im, const struct src_op *s, struct vigi
 		if (ret < 0)
 			return ret;
 		if (!concat_compatible(first, t, axis)) {
-			shape_str(first, a, sizeof(a));
-			shape_str(t, b, sizeof(b));
+			vigil_tensor_shape_str(first, a, sizeof(a));
+			vigil_tensor_shape_str(t, b, sizeof(b));
 			return op_fail(im, s, VIGIL_EMODEL,
 				       "input %d is %s, input 0 is %s; they may differ only along axis %d", k, b, a,
 				       axis);

@@ -84,22 +84,13 @@ static void model_free(struct vigil_model *m)
 	free(m);
 }
 
-static const char *dtype_name(enum vigil_dtype t)
-{
-	static const char *const names[] = { "float32", "float16", "uint8", "int8", "int32", "int64" };
-
-	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
-}
-
+/* "[1,128,128,3] float32" */
 static void shape_str(const struct vigil_tensor *t, char *buf, size_t size)
 {
-	size_t n = 0;
+	char dims[48];
 
-	n += snprintf(buf + n, size - n, "[");
-	for (int i = 0; i < t->rank && n < size; i++)
-		n += snprintf(buf + n, size - n, "%s%d", i ? "," : "", (int)t->dims[i]);
-	if (n < size)
-		snprintf(buf + n, size - n, "] %s", dtype_name(t->dtype));
+	vigil_tensor_shape_str(t, dims, sizeof(dims));
+	snprintf(buf, size, "%s %s", dims, vigil_dtype_name(t->dtype));
 }
 
 /* Matches the graph against the BlazeFace contract and picks the decoder settings. */
