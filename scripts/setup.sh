@@ -8,8 +8,11 @@ PKGS=(
   gcc clang meson ninja-build pkg-config
   # libvigil: image I/O and JSON
   libturbojpeg0-dev libpng-dev libjansson-dev
-  # tests: Check, sanitizer and libFuzzer runtimes, formatting
-  check libclang-rt-14-dev clang-format
+  # GStreamer plugin (vigildetect, vigiloverlay, vigilmetapublish) and the elements the main job and tests use
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base
+  gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
+  # tests: Check, sanitizer and libFuzzer runtimes, formatting, python3 for JSON checks
+  check libclang-rt-14-dev clang-format python3
 )
 
 missing=()

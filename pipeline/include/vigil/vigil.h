@@ -291,6 +291,71 @@ VIGIL_API char *vigil_detections_to_json(const struct vigil_detections *detectio
 /** Frees memory returned by libvigil (vigil_detections_to_json). Accepts NULL. */
 VIGIL_API void vigil_free(void *ptr);
 
+/* ------------------------------------------------------------------------------------------------ */
+/** @name Annotation: drawing detections and privacy masks into frames */
+
+/** What vigil_frame_annotate() does with each detection. */
+enum vigil_annotate_mode {
+	/** Box outline (drawn inward from the box's rounded edges) in the label's colour, a "label 0.93" tag
+	 * above the box (inside its top when there is no room above), keypoints as dots. */
+	VIGIL_ANNOTATE_BOX = 0,
+	/** Privacy mask: strong blur (three box-filter passes per direction) of every pixel the box touches,
+	 * mixing only pixels inside the box, so nothing from outside leaks in and the result does not depend on
+	 * the surroundings. */
+	VIGIL_ANNOTATE_BLUR,
+	/** Privacy mask: mosaic of square blocks, each set to its mean, anchored at the box's top-left corner
+	 * (clipped to the frame). */
+	VIGIL_ANNOTATE_PIXELATE,
+	/** Privacy mask: every pixel the box touches set to fill_rgb. */
+	VIGIL_ANNOTATE_FILL,
+};
+
+struct vigil_annotate_config {
+	enum vigil_annotate_mode mode; /**< default VIGIL_ANNOTATE_BOX */
+	int thickness;                 /**< BOX: outline width in pixels, 0..1024; 0 (default) = max(2, shorter
+					    frame side / 300). Keypoint dots have radius thickness + 1. */
+	int draw_labels;               /**< BOX: nonzero (default) draws the "label score" tag */
+	int draw_keypoints;            /**< BOX: nonzero (default) draws the keypoints */
+	uint32_t fill_rgb;             /**< FILL: colour 0xRRGGBB; the top byte is ignored (masks are opaque).
+					    Default 0x000000, black */
+	int pixelate_block;            /**< PIXELATE: block side in pixels, 0..16384; 0 (default) = per box,
+					    max(4, longer box side / 8) */
+	int blur_radius;               /**< BLUR: filter radius in pixels, 0..16384; 0 (default) = per box,
+					    max(2, longer box side / 6) */
+};
+
+/** Fills @p config with the defaults (BOX, auto thickness, labels and keypoints on, black fill,
+ * automatic block size and blur radius). */
+VIGIL_API void vigil_annotate_config_init(struct vigil_annotate_config *config);
+
+/**
+ * Draws @p detections into @p frame IN PLACE, writing through frame->planes: the planes must be writable
+ * (the const in struct vigil_frame is the detector's promise not to write; this function does write).
+ * Every pixel format is supported, with odd sizes and padded strides; padding bytes are never touched.
+ *
+ * Coordinates are frame pixels (as the detector returns them). Boxes partly outside the frame are clipped,
+ * boxes wholly outside are skipped, and boxes or keypoints with NaN or infinite coordinates are ignored.
+ * Privacy masks (BLUR, PIXELATE, FILL) cover every pixel the box touches: [floor(x), ceil(x + w)) by
+ * [floor(y), ceil(y + h)); they draw no tag and no keypoints. Detections are drawn lowest score first
+ * (the items' order reversed), so that the strongest detection ends on top where they overlap.
+ *
+ * Colours are RGB; for YUV formats they are converted with the frame's colorimetry (BT.601 / BT.709,
+ * limited or full range), for GRAY8 to BT.601 luma. With subsampled chroma (NV12, I420: 2x2; YUY2, UYVY:
+ * 2x1), a shape covers every chroma sample it touches, so chroma of the neighbouring pixel in the same
+ * chroma block changes with it. Tag text is written to luma only, over the tag's coloured background.
+ * RGBA/BGRA alpha and RGBx/BGRx padding bytes of drawn and filled pixels are set to 255; blur and pixelate
+ * treat them as another channel.
+ *
+ * @p config NULL means the defaults. Returns 0, -EINVAL for a NULL frame or detections, detections with
+ * count > 0 and items NULL, or a config value out of range, or VIGIL_EFORMAT for a frame that the
+ * detector would refuse (the same validation), each with a vigil_last_error() message; the frame is not
+ * touched on failure.
+ * Per-frame safe: no allocation, no I/O; BLUR uses 32 KiB of stack for line buffers. Thread-safe for
+ * distinct frames.
+ */
+VIGIL_API int vigil_frame_annotate(const struct vigil_frame *frame, const struct vigil_detections *detections,
+				   const struct vigil_annotate_config *config);
+
 #ifdef __cplusplus
 }
 #endif
