@@ -11,6 +11,8 @@ PKGS=(
   # GStreamer plugin (vigildetect, vigiloverlay, vigilmetapublish) and the elements the main job and tests use
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base
   gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
+  # the Python pad-probe example (scripts/examples/probe.py), run by the tests
+  python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   # tests: Check, sanitizer and libFuzzer runtimes, formatting, python3 for JSON checks
   check libclang-rt-14-dev clang-format python3
 )
