@@ -603,64 +603,10 @@ static void leak_scenario(void)
 		     "mode=blur ! fakesink");
 }
 
-static GstTracer *find_leaks_tracer(void)
-{
-	GList *tracers = gst_tracing_get_active_tracers();
-	GstTracer *found = NULL;
-
-	for (GList *l = tracers; l; l = l->next)
-		if (!found && strcmp(G_OBJECT_TYPE_NAME(l->data), "GstLeaksTracer") == 0)
-			found = gst_object_ref(l->data);
-	g_list_free_full(tracers, gst_object_unref);
-	return found;
-}
-
 /* The leaks tracer's view of a whole run: every object and buffer created is gone at the end */
 GST_START_TEST(test_no_leaked_objects)
 {
-	GstTracer *tracer = find_leaks_tracer();
-	GstStructure *checkpoint = NULL;
-	const GValue *created, *removed;
-	GHashTable *alive;
-	GString *names;
-	GHashTableIter iter;
-	gpointer key, value;
-
-	ck_assert_msg(tracer != NULL, "the leaks tracer is not active (GST_TRACERS=leaks)");
-	leak_scenario(); /* first: classes, pad templates and other once-per-process objects */
-	g_signal_emit_by_name(tracer, "activity-start-tracking");
-	leak_scenario();
-	gst_task_cleanup_all();
-	g_signal_emit_by_name(tracer, "activity-get-checkpoint", &checkpoint);
-	g_signal_emit_by_name(tracer, "activity-stop-tracking");
-	vt_assert_nonnull(checkpoint);
-
-	alive = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	created = gst_structure_get_value(checkpoint, "objects-created-list");
-	removed = gst_structure_get_value(checkpoint, "objects-removed-list");
-	vt_assert_nonnull(created);
-	vt_assert_nonnull(removed);
-	ck_assert_uint_gt(gst_value_list_get_size(created), 0);
-	for (guint i = 0; i < gst_value_list_get_size(created); i++) {
-		const GstStructure *s = gst_value_get_structure(gst_value_list_get_value(created, i));
-
-		g_hash_table_insert(alive, g_strdup(gst_structure_get_string(s, "address")),
-				    g_strdup(gst_structure_get_string(s, "type-name")));
-	}
-	for (guint i = 0; i < gst_value_list_get_size(removed); i++) {
-		const GstStructure *s = gst_value_get_structure(gst_value_list_get_value(removed, i));
-
-		g_hash_table_remove(alive, gst_structure_get_string(s, "address"));
-	}
-	names = g_string_new(NULL);
-	g_hash_table_iter_init(&iter, alive);
-	while (g_hash_table_iter_next(&iter, &key, &value))
-		g_string_append_printf(names, " %s@%s", (const char *)value, (const char *)key);
-	ck_assert_msg(g_hash_table_size(alive) == 0, "%u objects leaked:%s", g_hash_table_size(alive), names->str);
-	g_string_free(names, TRUE);
-	g_hash_table_unref(alive);
-	gst_structure_free(checkpoint);
-	gst_object_unref(tracer);
+	vt_assert_no_leaks(leak_scenario);
 }
 GST_END_TEST;
 
