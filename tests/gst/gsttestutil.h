@@ -49,6 +49,33 @@ static inline void vt_init(int *argc, char ***argv)
 	gst_check_init(argc, argv);
 }
 
+/* Runs a pipeline description to EOS (60 s at most) and fails on a parse warning, a state change failure or
+ * an ERROR message, naming the pipeline. */
+static inline void vt_run_pipeline(const char *description)
+{
+	GError *err = NULL;
+	GstElement *pipeline = gst_parse_launch(description, &err);
+	GstBus *bus;
+	GstMessage *msg;
+
+	ck_assert_msg(pipeline != NULL && err == NULL, "%s: %s", description, err ? err->message : "?");
+	ck_assert_int_ne(gst_element_set_state(pipeline, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+	bus = gst_element_get_bus(pipeline);
+	msg = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+	ck_assert_msg(msg != NULL, "%s: no EOS within 60 s", description);
+	if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+		GError *e = NULL;
+		gchar *dbg = NULL;
+
+		gst_message_parse_error(msg, &e, &dbg);
+		ck_abort_msg("%s: %s (%s)", description, e->message, dbg);
+	}
+	gst_message_unref(msg);
+	gst_object_unref(bus);
+	ck_assert_int_eq(gst_element_set_state(pipeline, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+	gst_object_unref(pipeline);
+}
+
 /* Runs @scenario once to create the once-per-process objects (classes, pad templates), then again with
  * GStreamer's leaks tracer tracking, and fails naming every object created and not freed in between. */
 static inline void vt_assert_no_leaks(void (*scenario)(void))

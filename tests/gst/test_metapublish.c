@@ -289,31 +289,6 @@ static void push_frame(GstHarness *h, guint i, const struct fixture *f)
 	gst_buffer_unref(out);
 }
 
-static void run_pipeline(const char *description)
-{
-	GError *err = NULL;
-	GstElement *pipeline = gst_parse_launch(description, &err);
-	GstBus *bus;
-	GstMessage *msg;
-
-	ck_assert_msg(pipeline != NULL, "%s: %s", description, err ? err->message : "?");
-	ck_assert_int_ne(gst_element_set_state(pipeline, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
-	bus = gst_element_get_bus(pipeline);
-	msg = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-	ck_assert_msg(msg != NULL, "%s: no EOS within 60 s", description);
-	if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
-		GError *e = NULL;
-		gchar *dbg = NULL;
-
-		gst_message_parse_error(msg, &e, &dbg);
-		ck_abort_msg("%s: %s (%s)", description, e->message, dbg);
-	}
-	gst_message_unref(msg);
-	gst_object_unref(bus);
-	ck_assert_int_eq(gst_element_set_state(pipeline, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
-	gst_object_unref(pipeline);
-}
-
 /* ---- tests --------------------------------------------------------------------------------------- */
 
 GST_START_TEST(test_defaults)
@@ -904,7 +879,7 @@ GST_START_TEST(test_pipeline_videotestsrc)
 			    path);
 	GPtrArray *records;
 
-	run_pipeline(desc);
+	vt_run_pipeline(desc);
 	records = read_json_lines(path);
 	ck_assert_uint_eq(records->len, 10);
 	/* the source is the upstream source element, found through the capsfilter */
@@ -976,7 +951,7 @@ static void leak_scenario(void)
 	}
 	ck_assert(gst_harness_push_event(h, gst_event_new_eos()));
 	gst_harness_teardown(h);
-	run_pipeline(desc);
+	vt_run_pipeline(desc);
 
 	g_object_set(e, "location", "/nonexistent/dir/x.jsonl", NULL);
 	ck_assert_int_eq(gst_element_set_state(e, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);

@@ -489,42 +489,17 @@ GST_END_TEST;
 
 /* ---- real pipelines ------------------------------------------------------------------------------------ */
 
-static void run_pipeline(const char *description)
-{
-	GError *err = NULL;
-	GstElement *pipeline = gst_parse_launch(description, &err);
-	GstBus *bus;
-	GstMessage *msg;
-
-	ck_assert_msg(pipeline != NULL && err == NULL, "%s: %s", description, err ? err->message : "?");
-	ck_assert_int_ne(gst_element_set_state(pipeline, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
-	bus = gst_element_get_bus(pipeline);
-	msg = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-	ck_assert_msg(msg != NULL, "%s: no EOS within 60 s", description);
-	if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
-		GError *e = NULL;
-		gchar *dbg = NULL;
-
-		gst_message_parse_error(msg, &e, &dbg);
-		ck_abort_msg("%s: %s (%s)", description, e->message, dbg);
-	}
-	gst_message_unref(msg);
-	gst_object_unref(bus);
-	ck_assert_int_eq(gst_element_set_state(pipeline, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
-	gst_object_unref(pipeline);
-}
-
 GST_START_TEST(test_pipeline_videotestsrc)
 {
 	gchar *desc;
 
-	run_pipeline("videotestsrc num-buffers=5 ! video/x-raw,format=NV12,width=320,height=240 ! vigiloverlay ! "
-		     "fakesink");
+	vt_run_pipeline("videotestsrc num-buffers=5 ! video/x-raw,format=NV12,width=320,height=240 ! vigiloverlay ! "
+			"fakesink");
 	for (int m = 0; m < N_MODES; m++) {
 		desc = g_strdup_printf("videotestsrc num-buffers=3 ! video/x-raw,format=%s,width=33,height=17 ! "
 				       "vigiloverlay mode=%s ! fakesink",
 				       gst_video_format_to_string(formats[m * 3 % N_FORMATS]), modes[m]);
-		run_pipeline(desc);
+		vt_run_pipeline(desc);
 		g_free(desc);
 	}
 }
@@ -599,8 +574,8 @@ static void leak_scenario(void)
 		gst_harness_teardown(h);
 		g_free(props);
 	}
-	run_pipeline("videotestsrc num-buffers=3 ! video/x-raw,format=I420,width=64,height=48 ! vigiloverlay "
-		     "mode=blur ! fakesink");
+	vt_run_pipeline("videotestsrc num-buffers=3 ! video/x-raw,format=I420,width=64,height=48 ! vigiloverlay "
+			"mode=blur ! fakesink");
 }
 
 /* The leaks tracer's view of a whole run: every object and buffer created is gone at the end */
