@@ -35,10 +35,8 @@ typedef enum {
 	VIGIL_MESSAGE_ON_CHANGE,
 } GstVigilMessageMode;
 
-typedef enum {
-	VIGIL_BACKEND_AUTO,
-	VIGIL_BACKEND_CPU,
-} GstVigilBackend;
+/* the library's enum vigil_backend, registered as a GEnum; values are the library's */
+typedef enum vigil_backend GstVigilBackend;
 
 #define DEFAULT_MODEL "face-full"
 #define DEFAULT_THRESHOLD -1.0
@@ -343,6 +341,7 @@ static struct vigil_detector_config detector_config(GstVigilDetect *self)
 	c.iou_threshold = (float)self->iou_threshold;
 	c.max_detections = self->max_detections;
 	c.roi = self->roi;
+	c.backend = self->backend;
 	return c;
 }
 

@@ -35,6 +35,8 @@ void vigil_detector_config_init(struct vigil_detector_config *config)
 	config->threshold = -1.0f;
 	config->iou_threshold = -1.0f;
 	config->max_detections = DEFAULT_MAX_DETECTIONS;
+	config->threads = 1;
+	config->backend = VIGIL_BACKEND_AUTO;
 }
 
 static int check_config(const struct vigil_detector_config *c)
@@ -54,6 +56,10 @@ static int check_config(const struct vigil_detector_config *c)
 		return vigil_error(-EINVAL,
 				   "sampling %d is neither VIGIL_SAMPLING_PIXEL_CENTER nor VIGIL_SAMPLING_CORNER",
 				   (int)c->sampling);
+	if (c->threads < 1 || c->threads > VIGIL_MAX_THREADS)
+		return vigil_error(-EINVAL, "threads %d is outside 1..%d", c->threads, VIGIL_MAX_THREADS);
+	if (c->backend != VIGIL_BACKEND_AUTO && c->backend != VIGIL_BACKEND_CPU && c->backend != VIGIL_BACKEND_OPENCL)
+		return vigil_error(-EINVAL, "backend %d is not a vigil_backend", (int)c->backend);
 	return 0;
 }
 
@@ -64,6 +70,9 @@ int vigil_detector_set_config(struct vigil_detector *d, const struct vigil_detec
 
 	if (ret < 0)
 		return ret;
+	/* d->config.threads is 0 only during create */
+	if (d->config.threads != 0 && (config->threads != d->config.threads || config->backend != d->config.backend))
+		return vigil_error(-EINVAL, "threads and backend are fixed when the detector is created");
 	d->config = *config;
 	d->logit_threshold = vigil_logit(config->threshold < 0.0f ? info->default_threshold : config->threshold);
 	d->iou_threshold = config->iou_threshold < 0.0f ? info->default_iou_threshold : config->iou_threshold;
@@ -104,6 +113,11 @@ int vigil_detector_create(struct vigil_model *model, const struct vigil_detector
 	ret = check_config(config);
 	if (ret < 0)
 		return ret;
+	if (config->threads != 1)
+		return vigil_error(VIGIL_EUNSUPPORTED, "threads %d: this build runs inference on 1 thread",
+				   config->threads);
+	if (config->backend == VIGIL_BACKEND_OPENCL)
+		return vigil_error(VIGIL_EUNSUPPORTED, "backend opencl: this build has no OpenCL backend");
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return vigil_error(-ENOMEM, "out of memory creating a detector");

@@ -321,11 +321,27 @@ START_TEST(test_config_errors)
 	cfg.sampling = (enum vigil_sampling)7;
 	ck_assert_int_eq(vigil_detector_create(model, &cfg, &det), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(vigil_last_error(), "sampling"));
+	vigil_detector_config_init(&cfg);
+	cfg.threads = 0;
+	ck_assert_int_eq(vigil_detector_create(model, &cfg, &det), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(vigil_last_error(), "threads"));
+	cfg.threads = VIGIL_MAX_THREADS + 1;
+	ck_assert_int_eq(vigil_detector_create(model, &cfg, &det), -EINVAL);
+	vigil_detector_config_init(&cfg);
+	cfg.backend = (enum vigil_backend)9;
+	ck_assert_int_eq(vigil_detector_create(model, &cfg, &det), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(vigil_last_error(), "backend"));
 	ck_assert_int_eq(vigil_detector_create(NULL, NULL, &det), -EINVAL);
 	ck_assert_int_eq(vigil_detector_create(model, NULL, &det), 0);
 	vigil_detector_config_init(&cfg);
 	cfg.max_detections = -1;
 	ck_assert_int_eq(vigil_detector_set_config(det, &cfg), -EINVAL);
+	vigil_detector_config_init(&cfg);
+	cfg.backend = VIGIL_BACKEND_CPU; /* fixed at create */
+	ck_assert_int_eq(vigil_detector_set_config(det, &cfg), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(vigil_last_error(), "fixed"));
+	vigil_detector_config_init(&cfg);
+	ck_assert_int_eq(vigil_detector_set_config(det, &cfg), 0);
 	vigil_detector_destroy(det);
 	vigil_detector_destroy(NULL);
 	vigil_model_close(model);

@@ -232,6 +232,16 @@ enum vigil_sampling {
 	VIGIL_SAMPLING_CORNER,
 };
 
+/** Where inference runs. */
+enum vigil_backend {
+	/** The fastest backend measured for the model and frame size (decided once at create); CPU today. */
+	VIGIL_BACKEND_AUTO = 0,
+	VIGIL_BACKEND_CPU,    /**< the CPU kernels (SIMD where the CPU has it) */
+	VIGIL_BACKEND_OPENCL, /**< OpenCL; create fails with VIGIL_EUNSUPPORTED when it cannot be used */
+};
+
+#define VIGIL_MAX_THREADS 64
+
 struct vigil_detector_config {
 	float threshold;              /**< minimum score 0..1; < 0 selects the model's default */
 	float iou_threshold;          /**< NMS overlap 0..1; < 0 selects the model's default */
@@ -239,6 +249,8 @@ struct vigil_detector_config {
 	struct vigil_rect roi;        /**< region (frame pixels) to search; w or h <= 0 = whole frame.
 				        Pixels outside it are treated as black. Clipped to the frame. */
 	enum vigil_sampling sampling; /**< default VIGIL_SAMPLING_PIXEL_CENTER */
+	int threads;                  /**< inference threads 1..VIGIL_MAX_THREADS (default 1); fixed at create */
+	enum vigil_backend backend;   /**< default VIGIL_BACKEND_AUTO; fixed at create */
 };
 
 /** Fills @p config with the defaults. */
@@ -256,7 +268,8 @@ VIGIL_API int vigil_detector_create(struct vigil_model *model, const struct vigi
 /** Destroys a detector (accepts NULL) and drops its model reference. */
 VIGIL_API void vigil_detector_destroy(struct vigil_detector *detector);
 
-/** Changes thresholds, cap or ROI. No allocation; takes effect on the next frame. */
+/** Changes thresholds, cap, ROI or sampling. No allocation; takes effect on the next frame.
+ * threads and backend are fixed at create: a different value fails with -EINVAL. */
 VIGIL_API int vigil_detector_set_config(struct vigil_detector *detector, const struct vigil_detector_config *config);
 
 /**
