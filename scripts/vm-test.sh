@@ -143,6 +143,11 @@ printf '%q ' "${CMD[@]}" >"$OUT/cmd"
 echo "$ROOT" >"$OUT/cwd"
 case "$BUILD" in /*) echo "$BUILD" ;; *) echo "$ROOT/$BUILD" ;; esac >"$OUT/build"
 : >"$OUT/results"
+# GStreamer's plugin registry, scanned here: a scan of every plugin under TCG takes minutes
+if command -v gst-inspect-1.0 >/dev/null; then
+	GST_PLUGIN_PATH="$(cat "$OUT/build")/gst-plugin" GST_REGISTRY="$OUT/gst-registry.bin" gst-inspect-1.0 \
+		>/dev/null 2>&1 || true
+fi
 LOG="$CACHE/console.log"
 
 echo "vm-test: booting $(basename "$KDIR") (vivid $VIVID), timeout ${TIMEOUT}s; console log $LOG"
