@@ -21,6 +21,7 @@
 #include <linux/videodev2.h>
 
 #include "error.h"
+#include "mjpeg.h"
 #include "vigil/capture.h"
 
 #define LOG "v4l2"
@@ -50,6 +51,7 @@ struct cap_session {
 	int streaming; /* under lock */
 	int dead;      /* under lock: device gone, nothing is queued any more */
 	int qbuf_error;
+	struct vigil_mjpeg *mjpeg; /* MJPEG devices: frames are decoded into the spares */
 	struct cap_buffer buf[VIGIL_CAPTURE_MAX_BUFFERS];
 	struct cap_buffer spare[8];
 };
@@ -151,6 +153,8 @@ static int vigil_format_of(uint32_t fourcc, enum vigil_pixel_format *fmt)
 		*fmt = VIGIL_FORMAT_UYVY;
 		return 0;
 	case V4L2_PIX_FMT_YUV420:
+	case V4L2_PIX_FMT_MJPEG: /* decoded to I420 */
+	case V4L2_PIX_FMT_JPEG:
 		*fmt = VIGIL_FORMAT_I420;
 		return 0;
 	case V4L2_PIX_FMT_GREY:
@@ -204,13 +208,10 @@ static int negotiate(struct vigil_capture *cap, int fd, enum v4l2_buf_type type)
 		for (size_t i = 0; i < sizeof(pref) / sizeof(pref[0]) && !fourcc; i++)
 			if (offers(fd, type, pref[i]))
 				fourcc = pref[i];
+		if (!fourcc && offers(fd, type, V4L2_PIX_FMT_MJPEG))
+			fourcc = V4L2_PIX_FMT_MJPEG;
 		if (!fourcc) {
 			list_formats(fd, type, avail, sizeof(avail));
-			if (offers(fd, type, V4L2_PIX_FMT_MJPEG))
-				return vigil_error(VIGIL_EUNSUPPORTED,
-						   "%s offers only compressed formats (%s); MJPEG decode is not "
-						   "implemented yet",
-						   cap->path, avail);
 			return vigil_error(VIGIL_EFORMAT, "%s offers no format Vigil reads (it offers: %s)", cap->path,
 					   avail);
 		}
@@ -219,7 +220,7 @@ static int negotiate(struct vigil_capture *cap, int fd, enum v4l2_buf_type type)
 		fourcc_str(fourcc, want);
 		return vigil_error(VIGIL_EUNSUPPORTED,
 				   "capture format %s is not supported (NV12, NV12M, YUYV, UYVY, "
-				   "YU12, GREY are)",
+				   "YU12, GREY, MJPG are)",
 				   want);
 	}
 	int w = cfg->width > 0 ? cfg->width : 640, h = cfg->height > 0 ? cfg->height : 480;
@@ -312,6 +313,7 @@ static void session_free(struct cap_session *s)
 	}
 	for (int i = 0; i < s->nspare; i++)
 		free(s->spare[i].spare_mem);
+	vigil_mjpeg_destroy(s->mjpeg);
 	if (s->fd >= 0) {
 		if (s->nbuf > 0) {
 			struct v4l2_requestbuffers rb = { .count = 0,
@@ -385,6 +387,20 @@ static void describe_frame(struct vigil_capture *cap, struct cap_buffer *b)
 	fr->height = cap->height;
 	fr->colorimetry = VIGIL_COLOR_BT601_LIMITED;
 	fr->pts_ns = -1;
+	if (cap->fourcc == V4L2_PIX_FMT_MJPEG || cap->fourcc == V4L2_PIX_FMT_JPEG) {
+		/* only the spares hold pictures: tight I420 */
+		if (!b->spare_mem)
+			return;
+		int cw = (cap->width + 1) / 2, ch = (cap->height + 1) / 2;
+		fr->format = VIGIL_FORMAT_I420;
+		fr->colorimetry = VIGIL_COLOR_BT601_FULL;
+		fr->planes[0] = b->spare_mem;
+		fr->planes[1] = b->spare_mem + (size_t)cap->width * cap->height;
+		fr->planes[2] = fr->planes[1] + (size_t)cw * ch;
+		fr->strides[0] = cap->width;
+		fr->strides[1] = fr->strides[2] = cw;
+		return;
+	}
 	const uint8_t *base0 = b->map[0] ? b->map[0] : b->spare_mem;
 	int stride = (int)cap->bytesperline[0];
 	fr->planes[0] = base0;
@@ -522,6 +538,14 @@ static int session_open(struct vigil_capture *cap, struct cap_session **out)
 	size_t total = 0;
 	for (int p = 0; p < s->nplanes; p++)
 		total += cap->sizeimage[p];
+	if (cap->fourcc == V4L2_PIX_FMT_MJPEG || cap->fourcc == V4L2_PIX_FMT_JPEG) {
+		r = vigil_mjpeg_create(cap->width, cap->height, &s->mjpeg);
+		if (r < 0)
+			goto fail;
+		/* the decoded I420 frames live in the spares: one to decode into while consumers hold one */
+		s->nspare = s->nspare < 2 ? 2 : s->nspare;
+		total = (size_t)cap->width * cap->height + 2 * (size_t)((cap->width + 1) / 2) * ((cap->height + 1) / 2);
+	}
 	for (int i = 0; i < s->nspare; i++) {
 		struct cap_buffer *b = &s->spare[i];
 		b->s = s;
@@ -803,18 +827,33 @@ int vigil_capture_next(struct vigil_capture *cap, struct vigil_capture_frame **o
 			cap->stats.corrupt++;
 		}
 
-		/* keep the driver fed: if this was its last buffer, hand out a copy (or nothing) instead */
+		/* keep the driver fed: if this was its last buffer, hand out a copy (or nothing) instead; MJPEG
+		 * frames are always decoded into a spare and their driver buffer re-queued at once */
 		pthread_mutex_lock(&s->lock);
-		int queued = 0;
+		int queued = 0, decode_err = 0;
 		for (int i = 0; i < s->nbuf; i++)
 			queued += s->buf[i].queued;
 		struct cap_buffer *give = b;
-		if (queued == 0) {
+		if (queued == 0 || s->mjpeg) {
 			give = NULL;
 			for (int i = 0; i < s->nspare && !give; i++)
 				if (!s->spare[i].held)
 					give = &s->spare[i];
-			if (give) {
+			if (give && s->mjpeg) {
+				uint8_t *const dst[3] = { give->spare_mem, (uint8_t *)give->pub.frame.planes[1],
+							  (uint8_t *)give->pub.frame.planes[2] };
+				decode_err = vigil_mjpeg_decode(s->mjpeg, b->map[0], b->pub.bytesused[0], cap->width,
+								cap->height, dst, give->pub.frame.strides);
+				give->pub.bytesused[0] = b->pub.bytesused[0];
+				give->pub.sequence = b->pub.sequence;
+				give->pub.timestamp_ns = b->pub.timestamp_ns;
+				give->pub.frame.pts_ns = b->pub.timestamp_ns;
+				give->pub.flags = b->pub.flags | VIGIL_CAPTURE_FRAME_DECODED;
+				if (decode_err < 0) {
+					give = NULL;
+					cap->stats.corrupt++;
+				}
+			} else if (give) {
 				size_t off = 0;
 				for (int p = 0; p < s->nplanes; p++) {
 					memcpy(give->spare_mem + off, b->map[p], cap->sizeimage[p]);
@@ -826,7 +865,7 @@ int vigil_capture_next(struct vigil_capture *cap, struct vigil_capture_frame **o
 				give->pub.frame.pts_ns = b->pub.timestamp_ns;
 				give->pub.flags = b->pub.flags | VIGIL_CAPTURE_FRAME_COPIED;
 				cap->stats.copied++;
-			} else {
+			} else if (!decode_err) {
 				cap->stats.held_drop++;
 				cap->stats.dropped++;
 			}
@@ -840,6 +879,8 @@ int vigil_capture_next(struct vigil_capture *cap, struct vigil_capture_frame **o
 			atomic_fetch_add(&s->refs, 1);
 		}
 		pthread_mutex_unlock(&s->lock);
+		if (decode_err < 0)
+			return vigil_error(decode_err, "%s: frame %u: %s", cap->path, vb.sequence, vigil_last_error());
 		if (!give)
 			return vigil_error(-ENOBUFS, "%s: consumers hold every buffer, frame %u dropped", cap->path,
 					   vb.sequence);

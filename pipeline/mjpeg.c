@@ -14,7 +14,7 @@
 struct vigil_mjpeg {
 	tjhandle tj;
 	int max_width, max_height;
-	uint8_t *scratch; /* two full-size chroma planes for subsamplings other than 4:2:0 */
+	uint8_t *scratch; /* padded planes when the caller's cannot take TurboJPEG's output directly */
 };
 
 int vigil_mjpeg_create(int max_width, int max_height, struct vigil_mjpeg **out)
@@ -27,7 +27,8 @@ int vigil_mjpeg_create(int max_width, int max_height, struct vigil_mjpeg **out)
 		return vigil_error(-ENOMEM, "out of memory");
 	d->max_width = max_width;
 	d->max_height = max_height;
-	d->scratch = malloc(2 * (size_t)max_width * (size_t)max_height);
+	/* three planes padded to whole MCUs (up to 16 pixels more each way) */
+	d->scratch = malloc(3 * ((size_t)max_width + 16) * ((size_t)max_height + 16));
 	d->tj = tjInitDecompress();
 	if (!d->scratch || !d->tj) {
 		vigil_mjpeg_destroy(d);
@@ -99,27 +100,40 @@ int vigil_mjpeg_decode(struct vigil_mjpeg *d, const uint8_t *data, size_t size, 
 		return vigil_error(VIGIL_EUNSUPPORTED, "MJPEG chroma subsampling %d is not supported", subsamp);
 	}
 	int cw = (width + 1) / 2, ch = (height + 1) / 2;
+	/* TurboJPEG writes whole MCUs: planes padded to tjPlaneWidth/Height. Decode straight into the caller's planes
+	 * only when that padding is nil and the chroma is already 4:2:0; otherwise into scratch, then copy/average. */
+	int yw = tjPlaneWidth(0, width, subsamp), yh = tjPlaneHeight(0, height, subsamp);
+	int sw = fx ? tjPlaneWidth(1, width, subsamp) : 0, sh = fx ? tjPlaneHeight(1, height, subsamp) : 0;
+	int direct = yw == width && yh == height && (fx == 0 || (fx == 1 && fy == 1 && sw == cw && sh == ch));
 	unsigned char *dst[3] = { planes[0], planes[1], planes[2] };
 	int dstr[3] = { strides[0], strides[1], strides[2] };
-	int sw = 0, sh = 0;
-	if (fx > 0 && (fx > 1 || fy > 1)) {
-		sw = tjPlaneWidth(1, width, subsamp);
-		sh = tjPlaneHeight(1, height, subsamp);
-		dst[1] = d->scratch;
-		dst[2] = d->scratch + (size_t)sw * (size_t)sh;
+	if (!direct) {
+		dst[0] = d->scratch;
+		dstr[0] = yw;
+		dst[1] = d->scratch + (size_t)yw * (size_t)yh;
+		dst[2] = dst[1] + (size_t)sw * (size_t)sh;
 		dstr[1] = dstr[2] = sw;
+	}
+	if (fx == 0) {
+		dst[1] = dst[2] = NULL;
+		dstr[1] = dstr[2] = 0;
 	}
 	if (tjDecompressToYUVPlanes(d->tj, data, (unsigned long)size, dst, width, dstr, height, TJFLAG_STOPONWARNING) !=
 	    0)
 		return vigil_error(VIGIL_EIMAGE, "corrupt MJPEG frame: %s", tjGetErrorStr2(d->tj));
+	if (!direct)
+		for (int y = 0; y < height; y++)
+			memcpy(planes[0] + (size_t)y * strides[0], dst[0] + (size_t)y * yw, (size_t)width);
 	if (fx == 0) {
 		for (int y = 0; y < ch; y++) {
 			memset(planes[1] + (size_t)y * strides[1], 128, (size_t)cw);
 			memset(planes[2] + (size_t)y * strides[2], 128, (size_t)cw);
 		}
-	} else if (fx > 1 || fy > 1) {
+	} else if (!direct) {
+		/* the scratch planes' real content is the chroma size of width × height, not the padded one */
+		int rw = fx == 1 ? cw : width, rh = fy == 1 ? ch : height;
 		for (int p = 1; p < 3; p++)
-			downsample(dst[p], sw, sw, sh, fx, fy, planes[p], strides[p], cw, ch);
+			downsample(dst[p], sw, rw, rh, fx, fy, planes[p], strides[p], cw, ch);
 	}
 	return 0;
 }

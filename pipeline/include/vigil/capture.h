@@ -20,6 +20,10 @@
  * defeats the point). Buffers are MMAP buffers, each exported once as a DMABUF fd (VIDIOC_EXPBUF) that the frame
  * carries for consumers that take fds (encoders, OpenCL, displays); or, in import mode, DMABUF fds the caller
  * allocated elsewhere, queued by fd. Single-planar (NV12, YUYV) and multi-planar (NV12M) devices are supported.
+ * MJPEG devices (most USB webcams): each frame is decoded by libjpeg-turbo straight to planar YUV (I420, no RGB
+ * step) into a spare buffer, and the driver buffer re-queued at once; a corrupt or truncated JPEG makes next()
+ * return VIGIL_EIMAGE (counted as corrupt). (Not exercised against a driver in CI: vivid has no MJPEG output; the
+ * decoder itself is tested on real JPEG frames, tests/test_mjpeg.c.)
  *
  * Frames are reference counted: the buffer is re-queued when the last reference is dropped. The driver is never
  * starved: when consumers hold every buffer but one, the newest frame is copied into a spare buffer allocated at
@@ -60,7 +64,7 @@ enum vigil_capture_io {
 
 struct vigil_capture_config {
 	const char *device; /**< "/dev/videoN"; NULL: the first capture device (vigil_capture_find) */
-	uint32_t fourcc;    /**< 0: first the device offers of NV12, NV12M, YUYV (then MJPEG, not decoded yet) */
+	uint32_t fourcc;    /**< 0: the first the device offers of NV12, NV12M, YUYV, UYVY, YU12, GREY, then MJPG */
 	int width, height;  /**< 0: 640×480 when offered, else the driver's nearest */
 	int fps;            /**< 0: the fastest rate the driver offers at that size; else the nearest */
 	int num_buffers;    /**< driver buffers, 2..VIGIL_CAPTURE_MAX_BUFFERS, default 4 */
@@ -76,13 +80,14 @@ struct vigil_capture_config {
 enum {
 	VIGIL_CAPTURE_FRAME_CORRUPT = 1 << 0, /**< the driver flagged the buffer V4L2_BUF_FLAG_ERROR */
 	VIGIL_CAPTURE_FRAME_COPIED = 1 << 1,  /**< a copy in a spare buffer (consumers held the driver's) */
+	VIGIL_CAPTURE_FRAME_DECODED = 1 << 2, /**< decoded from MJPEG into a spare buffer (I420, full range) */
 };
 
 /** One captured frame. Read-only for consumers; valid until its last vigil_capture_frame_unref(). */
 struct vigil_capture_frame {
-	struct vigil_frame frame;                      /**< planes point into the mapped buffer (format NV12 or YUY2) */
-	uint32_t fourcc;                               /**< the V4L2 format the device delivered */
-	int num_planes;                                /**< memory planes (NV12M: 2) */
+	struct vigil_frame frame; /**< planes point into the mapped buffer (or the spare for copies and MJPEG) */
+	uint32_t fourcc;          /**< the V4L2 format the device delivered */
+	int num_planes;           /**< memory planes (NV12M: 2) */
 	int dmabuf_fd[VIGIL_CAPTURE_MAX_PLANES];       /**< one per memory plane, owned by the capture; -1 for copies */
 	size_t plane_offset[VIGIL_CAPTURE_MAX_PLANES]; /**< where frame.planes[i] starts in its dmabuf */
 	size_t bytesused[VIGIL_CAPTURE_MAX_PLANES];
