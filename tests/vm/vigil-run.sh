@@ -2,7 +2,7 @@
 # `vigil run` end to end on vivid: N frames captured, detected, one JSON record each, stats on stderr.
 set -eu
 VIGIL=$1
-N=12
+N=5
 "$VIGIL" run --model face-short --frames $N /dev/video0 >/tmp/run.json 2>/tmp/run.err
 cat /tmp/run.err
 python3 - "$N" <<'PY'
