@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# libFuzzer runs over every parser: the TFLite model reader (SECONDS) and the JPEG/PNG decoders (SECONDS/3).
+# libFuzzer runs over every parser: the TFLite model reader (SECONDS), the JPEG/PNG decoders (SECONDS/3) and the
+# MJPEG camera-frame path (SECONDS/6).
 # Usage: scripts/fuzz.sh [--seconds N]   (CI: 60; a soak: scripts/fuzz.sh --seconds 3600)
 # Corpora grow under fuzz-corpus/ (git-ignored); crashes are written to fuzz-corpus/crashes/ and fail the run.
 set -euo pipefail
