@@ -474,7 +474,7 @@ static int session_open(struct vigil_capture *cap, struct cap_session **out)
 		goto fail;
 	}
 	if (rb.count < 2 || (s->io == VIGIL_CAPTURE_IO_DMABUF && rb.count != (uint32_t)cfg->num_buffers)) {
-		s->nbuf = (int)rb.count; /* so that session_free releases them */
+		s->nbuf = 0; /* nothing mapped yet; closing the fd releases them */
 		r = vigil_error(-ENOMEM, "%s: the driver granted %u of %d buffers", cap->path, rb.count,
 				cfg->num_buffers);
 		goto fail;

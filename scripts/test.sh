@@ -39,7 +39,7 @@ meson test -C build --print-errorlogs || true
 count_results build
 
 step "V4L2 capture against the vivid driver in a QEMU VM (gcc build)"
-if bash scripts/vm-test.sh --build build --timeout 240; then
+if bash scripts/vm-test.sh --build build --timeout 360; then
   passed=$((passed + 1))
 else
   failed=$((failed + 1))

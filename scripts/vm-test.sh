@@ -17,7 +17,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
 BUILD=build
-TIMEOUT=200
+TIMEOUT=360
 # Three capture-only vivid instances: 0 single-planar, 1 multi-planar, 2 single-planar (DMABUF import target);
 # dma-contig allocator so VIDIOC_EXPBUF hands out real contiguous dmabufs.
 VIVID="n_devs=3 node_types=0x1,0x1,0x1 multiplanar=1,2,1 allocators=1,1,1"
