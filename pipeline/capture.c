@@ -67,7 +67,6 @@ struct vigil_capture {
 	uint32_t sizeimage[VIGIL_CAPTURE_MAX_PLANES];
 	double fps;
 	int stall_ms;
-	int64_t last_frame_ns; /* last frame or stall report */
 	int64_t next_reconnect_ns;
 	int have_seq;
 	uint32_t last_seq;
@@ -607,10 +606,8 @@ static int session_start(struct vigil_capture *cap, struct cap_session *s)
 		}
 	}
 	pthread_mutex_unlock(&s->lock);
-	if (r == 0) {
-		cap->last_frame_ns = now_ns();
-		cap->have_seq = 0;
-	}
+	if (r == 0)
+		cap->have_seq = 0; /* gaps across a stop are not drops */
 	return r;
 }
 
@@ -809,8 +806,6 @@ int vigil_capture_next(struct vigil_capture *cap, struct vigil_capture_frame **o
 			return vigil_error(-EIO, "%s: driver returned buffer index %u of %d", cap->path, vb.index,
 					   s->nbuf);
 		struct cap_buffer *b = &s->buf[vb.index];
-		int64_t t = now_ns();
-		cap->last_frame_ns = t;
 		if (cap->have_seq && vb.sequence > cap->last_seq + 1)
 			cap->stats.dropped += vb.sequence - cap->last_seq - 1;
 		cap->have_seq = 1;
