@@ -31,6 +31,9 @@ struct vigil_detector {
 	void *qarena;
 	float *pp_scratch; /* float tensor before rounding to uint8 */
 	float threshold;
+	/* label filter: per label id, the minimum score, LABEL_DROPPED or LABEL_AT_THRESHOLD; num_labels entries */
+	float *label_min;
+	int label_filter;
 };
 
 void vigil_detector_config_init(struct vigil_detector_config *config)
@@ -96,6 +99,7 @@ void vigil_detector_destroy(struct vigil_detector *d)
 	vigil_preprocess_free(&d->pp);
 	free(d->arena);
 	free(d->qarena);
+	free(d->label_min);
 	free(d->pp_scratch);
 	vigil_model_close(d->model);
 	free(d);
@@ -145,6 +149,11 @@ int vigil_detector_create(struct vigil_model *model, const struct vigil_detector
 	d->kept = calloc(MAX_DETECTIONS_CAP, sizeof(*d->kept));
 	d->nms_scratch = calloc(2 * (size_t)n_anchors, sizeof(int));
 	d->items = calloc(MAX_DETECTIONS_CAP, sizeof(*d->items));
+	d->label_min = calloc(model->info.num_labels > 0 ? (size_t)model->info.num_labels : 1, sizeof(float));
+	if (!d->label_min) {
+		ret = vigil_error(-ENOMEM, "out of memory creating a detector");
+		goto out_destroy;
+	}
 	if (!d->arena || !d->candidates || !d->kept || !d->nms_scratch || !d->items) {
 		ret = vigil_error(-ENOMEM, "out of memory creating a detector");
 		goto out_destroy;
@@ -178,6 +187,97 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
+#define LABEL_DROPPED -1.0f
+#define LABEL_AT_THRESHOLD -2.0f
+
+/* 1 when a detection of @p label with @p score passes the label filter (or there is none). */
+static int label_passes(const struct vigil_detector *d, int label, float score)
+{
+	if (!d->label_filter)
+		return 1;
+	if (label < 0 || label >= d->model->info.num_labels || d->label_min[label] == LABEL_DROPPED)
+		return 0;
+	return score >= (d->label_min[label] == LABEL_AT_THRESHOLD ? d->threshold : d->label_min[label]);
+}
+
+/* Looks up a label by name: its id, or -1. */
+static int label_id(const struct vigil_model *m, const char *name, size_t len)
+{
+	for (int i = 0; i < m->info.num_labels; i++) {
+		const char *l = vigil_model_label(m, i);
+
+		if (l && strlen(l) == len && strncmp(l, name, len) == 0)
+			return i;
+	}
+	return -1;
+}
+
+int vigil_detector_set_label_filter(struct vigil_detector *d, const char *spec)
+{
+	const int n = d ? d->model->info.num_labels : 0;
+	const char *p = spec;
+	int entries = 0;
+
+	if (!d)
+		return vigil_error(-EINVAL, "vigil_detector_set_label_filter: detector is NULL");
+	if (!spec || !*spec) {
+		d->label_filter = 0;
+		return 0;
+	}
+	/* validate everything first, so that a bad spec leaves the previous filter in place */
+	for (int pass = 0; pass < 2; pass++) {
+		p = spec;
+		if (pass == 1)
+			for (int i = 0; i < n; i++)
+				d->label_min[i] = LABEL_DROPPED;
+		while (1) {
+			const char *end = p + strcspn(p, ","), *eq = memchr(p, '=', (size_t)(end - p));
+			const char *name_end = eq ? eq : end;
+			float min = -1.0f;
+			int id;
+
+			while (p < name_end && *p == ' ')
+				p++;
+			while (name_end > p && name_end[-1] == ' ')
+				name_end--;
+			if (name_end == p)
+				return vigil_error(-EINVAL, "label filter '%s': entry %d has no label name", spec,
+						   entries + 1);
+			id = label_id(d->model, p, (size_t)(name_end - p));
+			if (id < 0)
+				return vigil_error(-EINVAL, "label filter '%s': model '%s' has no label '%.*s'", spec,
+						   d->model->info.name, (int)(name_end - p), p);
+			if (eq) {
+				char num[32], *num_end;
+				const size_t len = (size_t)(end - eq - 1);
+
+				if (len == 0 || len >= sizeof(num))
+					return vigil_error(-EINVAL, "label filter '%s': bad score for '%.*s'", spec,
+							   (int)(name_end - p), p);
+				memcpy(num, eq + 1, len);
+				num[len] = '\0';
+				min = strtof(num, &num_end);
+				while (*num_end == ' ')
+					num_end++;
+				if (*num_end || !(min >= 0.0f && min <= 1.0f))
+					return vigil_error(
+					    -EINVAL,
+					    "label filter '%s': score '%s' for '%.*s' is not a number from 0 "
+					    "to 1",
+					    spec, num, (int)(name_end - p), p);
+			}
+			if (pass == 1)
+				d->label_min[id] = eq ? min : LABEL_AT_THRESHOLD;
+			entries += pass == 0;
+			if (!*end)
+				break;
+			p = end + 1;
+		}
+	}
+	d->label_filter = 1;
+	return 0;
+}
+
 /* Quantized SSD: uint8 tensor, the model's own decode + NMS, boxes mapped from the stretched ROI to the frame. */
 static int detect_ssd(struct vigil_detector *d, const struct vigil_frame *frame, double t0,
 		      const struct vigil_detections **out)
@@ -207,7 +307,8 @@ static int detect_ssd(struct vigil_detector *d, const struct vigil_frame *frame,
 		const float x1 = fminf(fmaxf(b[3], 0.0f), 1.0f), y1 = fminf(fmaxf(b[2], 0.0f), 1.0f);
 		const int label = (int)classes[i];
 
-		if (scores[i] < d->threshold || label < 0 || label >= m->info.num_labels)
+		if (label < 0 || label >= m->info.num_labels ||
+		    !(d->label_filter ? label_passes(d, label, scores[i]) : scores[i] >= d->threshold))
 			continue;
 		memset(det, 0, sizeof(*det));
 		det->label_id = label;
@@ -269,10 +370,18 @@ int vigil_detector_detect(struct vigil_detector *d, const struct vigil_frame *fr
 				   d->candidates);
 	n_kept = vigil_weighted_nms(d->candidates, n_cand, d->iou_threshold, d->nms_scratch, d->kept,
 				    d->config.max_detections);
-	for (int i = 0; i < n_kept; i++) {
-		vigil_candidate_to_detection(&d->kept[i], &d->pp.lb, &d->items[i]);
-		d->items[i].label_id = 0;
-		d->items[i].label = vigil_model_label(m, 0);
+	{
+		int k = 0;
+
+		for (int i = 0; i < n_kept; i++) {
+			if (!label_passes(d, 0, d->kept[i].score))
+				continue;
+			vigil_candidate_to_detection(&d->kept[i], &d->pp.lb, &d->items[k]);
+			d->items[k].label_id = 0;
+			d->items[k].label = vigil_model_label(m, 0);
+			k++;
+		}
+		n_kept = k;
 	}
 	t3 = now_ms();
 

@@ -3,6 +3,7 @@
  * quantization parameters the importer must refuse, and the quantized kernels against independent formulations
  * (exact integer rounding, double arithmetic) over random shapes, scales and zero points. */
 #include <check.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +143,87 @@ START_TEST(test_ssd_fixedpoint_close)
 	vigil_q8_program_destroy(px);
 	vigil_graph_free(&g);
 	free(model);
+}
+END_TEST
+
+/* ---- the coco-ssd detector -------------------------------------------------------------------------- */
+
+/* At the model's own size the stretch resize is an identity: the reference input tensor as an RGB frame must give
+ * the TFLite outputs above the threshold, boxes mapped to pixels, labels from the label map; then label filters. */
+START_TEST(test_detector_coco_ssd)
+{
+	struct vigil_model *m;
+	struct vigil_detector *d;
+	struct vigil_detector_config cfg;
+	struct vigil_frame frame;
+	const struct vigil_detections *out;
+	size_t n, nb, nc, ns;
+	uint8_t *rgb = read_set_file(0, "sample1", "input_300x300x3.uint8.bin", &n);
+	float *boxes = (float *)read_set_file(0, "sample1", "out0_TFLite_Detection_PostProcess.float32.bin", &nb);
+	float *classes = (float *)read_set_file(0, "sample1", "out1_TFLite_Detection_PostProcess_1.float32.bin", &nc);
+	float *scores = (float *)read_set_file(0, "sample1", "out2_TFLite_Detection_PostProcess_2.float32.bin", &ns);
+	size_t k = 0;
+
+	ck_assert_int_eq(vigil_model_open("coco-ssd", &m), 0);
+	ck_assert_int_eq(vigil_model_get_info(m)->input_width, 300);
+	ck_assert_int_eq(vigil_model_get_info(m)->num_labels, 90);
+	ck_assert_str_eq(vigil_model_label(m, 0), "person");
+	ck_assert_str_eq(vigil_model_label(m, 2), "car");
+	ck_assert_str_eq(vigil_model_label(m, 11), "unknown"); /* a "???" line of the label map */
+	ck_assert_str_eq(vigil_model_label(m, 89), "toothbrush");
+	ck_assert_ptr_null(vigil_model_label(m, 90));
+	vigil_detector_config_init(&cfg);
+	cfg.threshold = 0.4f;
+	ck_assert_int_eq(vigil_detector_create(m, &cfg, &d), 0);
+	ck_assert_int_gt(vigil_frame_init_packed(&frame, VIGIL_FORMAT_RGB, 300, 300, rgb), 0);
+	ck_assert_int_eq(vigil_detector_detect(d, &frame, &out), 0);
+	for (int i = 0; i < 10; i++) {
+		const struct vigil_detection *det;
+
+		if (scores[i] < 0.4f)
+			continue;
+		ck_assert_uint_lt(k, out->count);
+		det = &out->items[k++];
+		ck_assert_int_eq(det->label_id, (int)classes[i]);
+		ck_assert_str_eq(det->label, vigil_model_label(m, (int)classes[i]));
+		ck_assert(det->score == scores[i]);
+		ck_assert(fabsf(det->x - fmaxf(boxes[4 * i + 1], 0) * 300) < 1e-3f);
+		ck_assert(fabsf(det->y - fmaxf(boxes[4 * i], 0) * 300) < 1e-3f);
+		ck_assert(fabsf(det->x + det->w - fminf(boxes[4 * i + 3], 1) * 300) < 1e-3f);
+		ck_assert(fabsf(det->y + det->h - fminf(boxes[4 * i + 2], 1) * 300) < 1e-3f);
+	}
+	ck_assert_uint_eq(out->count, k);
+	ck_assert_uint_ge(k, 4);
+
+	/* only persons; ties at 0.42578125 (a tie and a handbag) kept by their own minimum */
+	ck_assert_int_eq(vigil_detector_set_label_filter(d, "person"), 0);
+	ck_assert_int_eq(vigil_detector_detect(d, &frame, &out), 0);
+	for (size_t i = 0; i < out->count; i++)
+		ck_assert_str_eq(out->items[i].label, "person");
+	ck_assert_uint_eq(out->count, 5); /* 0.75, 0.668, 0.645, 0.477, 0.402 */
+	ck_assert_int_eq(vigil_detector_set_label_filter(d, " handbag = 0.42 , tie=0.43,person=0.7"), 0);
+	ck_assert_int_eq(vigil_detector_detect(d, &frame, &out), 0);
+	ck_assert_uint_eq(out->count, 2);
+	ck_assert_str_eq(out->items[0].label, "person");
+	ck_assert_str_eq(out->items[1].label, "handbag");
+	/* bad specs keep the previous filter */
+	ck_assert_int_eq(vigil_detector_set_label_filter(d, "persn"), -EINVAL);
+	ck_assert(strstr(vigil_last_error(), "no label 'persn'"));
+	ck_assert_int_eq(vigil_detector_set_label_filter(d, "person=1.5"), -EINVAL);
+	ck_assert_int_eq(vigil_detector_set_label_filter(d, "person,,car"), -EINVAL);
+	ck_assert_int_eq(vigil_detector_set_label_filter(d, "person=abc"), -EINVAL);
+	ck_assert_int_eq(vigil_detector_detect(d, &frame, &out), 0);
+	ck_assert_uint_eq(out->count, 2);
+	ck_assert_int_eq(vigil_detector_set_label_filter(d, NULL), 0);
+	ck_assert_int_eq(vigil_detector_detect(d, &frame, &out), 0);
+	ck_assert_uint_eq(out->count, k);
+
+	vigil_detector_destroy(d);
+	vigil_model_close(m);
+	free(rgb);
+	free(boxes);
+	free(classes);
+	free(scores);
 }
 END_TEST
 
@@ -530,9 +612,15 @@ int main(void)
 	Suite *s = suite_create("quant");
 	TCase *model = tcase_create("ssd"), *imp = tcase_create("import"), *k = tcase_create("kernels");
 
+#ifdef VIGIL_TEST_SANITIZED
+	tcase_add_loop_test(model, test_ssd_bit_exact, 0, 1); /* plus vtest_frame0001 below: one set of each origin */
+	tcase_add_loop_test(model, test_ssd_bit_exact, 2, 3);
+#else
 	tcase_add_loop_test(model, test_ssd_bit_exact, 0, (int)(sizeof(ssd_sets) / sizeof(ssd_sets[0])));
 	tcase_add_test(model, test_ssd_fixedpoint_close);
+#endif
 	tcase_set_timeout(model, 300);
+	tcase_add_test(model, test_detector_coco_ssd);
 	tcase_add_test(imp, test_bad_quantization);
 	tcase_add_test(imp, test_custom_ops);
 	tcase_add_test(k, test_fixed_point_edges);
