@@ -30,7 +30,7 @@ cp -n tests/data/faces/sample2.jpg tests/data/golden/sq128/sample1_128.png tests
 run() { # target seconds corpus
   local log=fuzz-corpus/"$1".log rc=0
   echo "fuzz: $1 for $2 s"
-  ./build-fuzz/tests/fuzz/"$1" -max_total_time="$2" -timeout=10 -rss_limit_mb=2048 -max_len=2000000 \
+  ./build-fuzz/tests/fuzz/"$1" -max_total_time="$2" -timeout=10 -rss_limit_mb=2048 -max_len=4300000 \
     -artifact_prefix=fuzz-corpus/crashes/"$1"- -print_final_stats=1 "$3" >"$log" 2>&1 || rc=$?
   grep -E 'stat::number_of_executed_units|stat::peak_rss_mb|ERROR|SUMMARY|Done' "$log" || true
   [ "$rc" -eq 0 ] || tail -n 40 "$log" >&2
