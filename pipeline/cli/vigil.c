@@ -140,10 +140,11 @@ static void report_failure(const char *path, const char *what)
 		fprintf(stderr, "vigil detect: %s: %s%s\n", path, what, msg[0] ? msg : "failed");
 }
 
-static void print_summary(const char *path, const struct vigil_image *img, const struct vigil_detections *dets)
+static void print_summary(const char *path, const struct vigil_image *img, const struct vigil_detections *dets,
+			  const char *noun)
 {
-	printf("%s: %dx%d, %zu face%s (preprocess %.2f ms, inference %.2f ms, postprocess %.2f ms)\n", path, img->width,
-	       img->height, dets->count, dets->count == 1 ? "" : "s", dets->timing.preprocess_ms,
+	printf("%s: %dx%d, %zu %s%s (preprocess %.2f ms, inference %.2f ms, postprocess %.2f ms)\n", path, img->width,
+	       img->height, dets->count, noun, dets->count == 1 ? "" : "s", dets->timing.preprocess_ms,
 	       dets->timing.inference_ms, dets->timing.postprocess_ms);
 	for (size_t i = 0; i < dets->count; i++) {
 		const struct vigil_detection *d = &dets->items[i];
@@ -189,7 +190,9 @@ static int detect_one(struct vigil_detector *det, const char *model_name, const 
 		puts(record);
 		vigil_free(record);
 	} else {
-		print_summary(path, &img, dets);
+		/* face models give keypoints; object detectors (coco-ssd) do not */
+		print_summary(path, &img, dets,
+			      vigil_model_get_info(vigil_detector_model(det))->num_keypoints ? "face" : "object");
 	}
 	fflush(stdout);
 
