@@ -757,7 +757,9 @@ int main(void)
 #endif
 	tcase_set_timeout(model, 300);
 	tcase_add_test(model, test_detector_coco_ssd);
-	tcase_add_test(model, test_ssd_reference_kernels);
+#ifndef VIGIL_TEST_SANITIZED
+	tcase_add_test(model, test_ssd_reference_kernels); /* the reference kernels are slow under ASan */
+#endif
 	tcase_add_test(imp, test_bad_quantization);
 	tcase_add_test(imp, test_custom_ops);
 	tcase_add_test(k, test_fixed_point_edges);
