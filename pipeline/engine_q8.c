@@ -38,7 +38,9 @@ struct q8_step {
 	float *fscale;
 	float *anchors;
 	int16_t *packed; /* AVX2 pointwise convolution: packed weights and their sums (owned), or NULL */
-	int32_t *wsum;   /* dequantized anchors (owned) */
+	int32_t *wsum;
+	int im2col;
+	    /* packed is for kh*kw*in_c columns gathered per output pixel (other convolutions) */ /* dequantized anchors (owned) */
 };
 
 struct vigil_q8_program {
@@ -51,6 +53,7 @@ struct vigil_q8_program {
 	int fast;          /* optimised kernels (identical results), unless VIGIL_Q8_REFERENCE=1 */
 	int avx2;          /* fast and the CPU has AVX2 */
 	size_t acc_offset; /* arena bytes for one int32 per channel (depthwise accumulators) */
+	size_t col_offset; /* arena bytes for the im2col columns of one convolution */
 };
 
 static const struct vigil_tensor *tensor(const struct vigil_q8_program *p, int i)
@@ -125,13 +128,17 @@ static int prepare_conv(struct vigil_q8_program *p, struct q8_step *s)
 	vigil_q_act_range(op->p.conv.act, out->quant.scale, out->quant.zero_point, s->is_signed, &a->act_min,
 			  &a->act_max);
 #if VIGIL_Q8_HAVE_AVX2
-	if (p->avx2 && !dw && !s->is_signed && a->kh == 1 && a->kw == 1 && a->stride_h == 1 && a->stride_w == 1 &&
-	    a->out_h == a->in_h && a->out_w == a->in_w) {
-		s->packed = aligned_alloc(32, (vigil_u8_conv1x1_pack_size(a->in_c, oc) + 31) / 32 * 32);
+	if (p->avx2 && !dw && !s->is_signed) {
+		/* weights are [oc][kh][kw][in_c]: one row of K = kh*kw*in_c per output channel, as the columns */
+		const int k = a->kh * a->kw * a->in_c;
+
+		s->im2col = !(a->kh == 1 && a->kw == 1 && a->stride_h == 1 && a->stride_w == 1 && a->out_h == a->in_h &&
+			      a->out_w == a->in_w);
+		s->packed = aligned_alloc(32, (vigil_u8_conv1x1_pack_size(k, oc) + 31) / 32 * 32);
 		s->wsum = malloc((size_t)oc * sizeof(*s->wsum));
 		if (!s->packed || !s->wsum)
 			return -ENOMEM;
-		vigil_u8_conv1x1_pack(w->data, a->in_c, oc, s->packed, s->wsum);
+		vigil_u8_conv1x1_pack(w->data, k, oc, s->packed, s->wsum);
 	}
 #endif
 	return 0;
@@ -377,6 +384,15 @@ static int plan_arena(struct vigil_q8_program *p, const size_t *scratch)
 		    p->acc_offset + (size_t)g->tensors[g->ops[i].output].dims[3] * 4 > p->arena_bytes)
 			p->arena_bytes = p->acc_offset +
 					 ((size_t)g->tensors[g->ops[i].output].dims[3] * 4 + ALIGN - 1) / ALIGN * ALIGN;
+	p->col_offset = p->arena_bytes;
+	for (int i = 0; i < g->n_ops; i++)
+		if (p->steps[i].im2col) {
+			const struct vigil_q8_conv_args *a = &p->steps[i].a.conv;
+			const size_t bytes = (size_t)a->out_h * a->out_w * a->kh * a->kw * a->in_c;
+
+			if (p->col_offset + bytes > p->arena_bytes)
+				p->arena_bytes = p->col_offset + (bytes + ALIGN - 1) / ALIGN * ALIGN;
+		}
 	for (int i = 0; i < g->n_ops; i++)
 		if (scratch[i]) {
 			p->steps[i].a.detpp.scratch_offset = p->arena_bytes;
@@ -478,6 +494,10 @@ int vigil_q8_program_run(const struct vigil_q8_program *p, void *arena)
 			a.input = in;
 			a.output = out;
 #if VIGIL_Q8_HAVE_AVX2
+			if (s->packed && s->im2col) {
+				vigil_u8_conv_im2col__avx2(&a, (uint8_t *)arena + p->col_offset, s->packed, s->wsum);
+				break;
+			}
 			if (s->packed) {
 				vigil_u8_conv1x1__avx2(&a, s->packed, s->wsum);
 				break;

@@ -584,6 +584,51 @@ START_TEST(test_fast_kernels_identical)
 			free(packed);
 		}
 #endif
+#if VIGIL_Q8_HAVE_AVX2
+		/* any kernel size, stride and padding through im2col */
+		if (__builtin_cpu_supports("avx2")) {
+			const int kk = k * k * ic;
+			int16_t *packed = aligned_alloc(32, (vigil_u8_conv1x1_pack_size(kk, oc) + 31) / 32 * 32);
+			uint8_t *col = malloc((size_t)oh * ow * kk);
+			int32_t wsum[40];
+
+			a = (struct vigil_q8_conv_args){ in,
+							 h,
+							 w,
+							 ic,
+							 wt,
+							 iter % 3 ? bias : NULL,
+							 o1,
+							 oh,
+							 ow,
+							 oc,
+							 k,
+							 k,
+							 stride,
+							 stride,
+							 1,
+							 1,
+							 pt,
+							 pl,
+							 1,
+							 -rnd(&st, 0, 255),
+							 -rnd(&st, 0, 255),
+							 rnd(&st, 0, 255),
+							 qm,
+							 sh,
+							 0,
+							 255,
+							 fp32 ? fs : NULL };
+			vigil_u8_conv2d__c(&a);
+			vigil_u8_conv1x1_pack(wt, kk, oc, packed, wsum);
+			a.output = o2;
+			vigil_u8_conv_im2col__avx2(&a, col, packed, wsum);
+			ck_assert_msg(memcmp(o1, o2, (size_t)oh * ow * oc) == 0, "im2col iter %d (k %d stride %d)",
+				      iter, k, stride);
+			free(col);
+			free(packed);
+		}
+#endif
 		/* depthwise, multiplier 1 */
 		a = (struct vigil_q8_conv_args){ in,
 						 h,

@@ -100,6 +100,10 @@ void vigil_u8_dwconv2d_m1__c(const struct vigil_q8_conv_args *a, int32_t *acc);
 size_t vigil_u8_conv1x1_pack_size(int k, int n);
 void vigil_u8_conv1x1_pack(const uint8_t *w, int k, int n, int16_t *packed, int32_t *wsum);
 void vigil_u8_conv1x1__avx2(const struct vigil_q8_conv_args *a, const int16_t *packed, const int32_t *wsum);
+/* Any uint8 convolution through im2col (col: out_h * out_w * kh * kw * in_c bytes) and the kernel above, with the
+ * weights packed for K = kh * kw * in_c. Bit-identical to vigil_u8_conv2d__c. */
+void vigil_u8_conv_im2col__avx2(const struct vigil_q8_conv_args *a, uint8_t *col, const int16_t *packed,
+				const int32_t *wsum);
 
 /* Pooling: padded positions are skipped; average = (sum +- count/2) / count (TFLite's rounding). */
 struct vigil_q8_pool_args {

@@ -99,4 +99,34 @@ __attribute__((target("avx2"))) void vigil_u8_conv1x1__avx2(const struct vigil_q
 	}
 }
 
+/* Any other uint8 convolution: the kh*kw*in_c inputs of each output pixel gathered into a row of @p col (padding
+ * holds the input zero point, which contributes 0 as in the reference), then the pointwise kernel over K columns. */
+__attribute__((target("avx2"))) void vigil_u8_conv_im2col__avx2(const struct vigil_q8_conv_args *a, uint8_t *col,
+								const int16_t *packed, const int32_t *wsum)
+{
+	const uint8_t *in = a->input;
+	const size_t ic = (size_t)a->in_c;
+	const uint8_t zp = (uint8_t)-a->input_offset;
+	struct vigil_q8_conv_args b = *a;
+	uint8_t *dst = col;
+
+	for (int oy = 0; oy < a->out_h; oy++)
+		for (int ox = 0; ox < a->out_w; ox++)
+			for (int ky = 0; ky < a->kh; ky++)
+				for (int kx = 0; kx < a->kw; kx++, dst += ic) {
+					const int y = oy * a->stride_h - a->pad_top + ky * a->dil_h;
+					const int x = ox * a->stride_w - a->pad_left + kx * a->dil_w;
+
+					if (y < 0 || y >= a->in_h || x < 0 || x >= a->in_w)
+						memset(dst, zp, ic);
+					else
+						memcpy(dst, in + ((size_t)y * a->in_w + x) * ic, ic);
+				}
+	b.input = col;
+	b.in_h = a->out_h;
+	b.in_w = a->out_w;
+	b.in_c = a->kh * a->kw * a->in_c;
+	vigil_u8_conv1x1__avx2(&b, packed, wsum);
+}
+
 #endif
