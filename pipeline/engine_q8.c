@@ -40,7 +40,7 @@ struct q8_step {
 	int16_t *packed; /* AVX2 pointwise convolution: packed weights and their sums (owned), or NULL */
 	int32_t *wsum;
 	int im2col;
-	    /* packed is for kh*kw*in_c columns gathered per output pixel (other convolutions) */ /* dequantized anchors (owned) */
+	/* packed is for kh*kw*in_c columns gathered per output pixel (other convolutions) */ /* dequantized anchors (owned) */
 };
 
 struct vigil_q8_program {
