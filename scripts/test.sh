@@ -60,7 +60,7 @@ else
   failed=$((failed + 1))
 fi
 
-step "fuzz (${FUZZ_SECONDS}s model reader, $((FUZZ_SECONDS / 3))s image decoders)"
+step "fuzz (${FUZZ_SECONDS}s model reader, $((FUZZ_SECONDS / 3))s image decoders, flexbuffers options)"
 if bash scripts/fuzz.sh --seconds "$FUZZ_SECONDS"; then
   passed=$((passed + 1))
 else

@@ -179,6 +179,27 @@ assert n[0] >= n[1] >= n[2] and n[2] == 0 and n[1] >= 2, n
 assert all(d["score"] >= 0.3 for d in low["detections"])
 ' "$T/default.json" "$T/low.json"
 
+# coco-ssd: label strings, --labels keeps only the named labels with their own minimum scores
+run detect --json --model coco-ssd --threshold 0.3 "$S1"
+expect_rc "detect --model coco-ssd exits 0" 0
+cp "$T/out" "$T/coco.json"
+run detect --json --model coco-ssd --threshold 0.3 --labels "person=0.6,handbag" "$S1"
+expect_rc "--labels exits 0" 0
+check_py "--labels keeps persons from 0.6 and handbags, drops the rest" '
+import json, sys
+r = json.loads(sys.stdin.read())
+all_ = json.load(open(sys.argv[1]))["detections"]
+assert r["model"] == "coco-ssd"
+labels = {d["label"] for d in all_}
+assert "person" in labels and len(labels) >= 2, labels
+want = [d for d in all_ if (d["label"] == "person" and d["score"] >= 0.6) or d["label"] == "handbag"]
+assert r["detections"] == want, (r["detections"], want)
+assert len(want) >= 2
+' "$T/coco.json"
+run detect --model coco-ssd --labels "persn" "$S1"
+expect_rc "--labels with an unknown label is a usage error" 2
+if grep -q "no label 'persn'" "$T/err"; then ok "--labels names the unknown label"; else not_ok "--labels names the unknown label"; fi
+
 # --sampling corner reproduces MediaPipe's CPU-graph golden for sergey.png (score 0.92843366), which the
 # default pixel-centre sampling does not reach within 1e-3.
 run detect --json --model face-short --sampling corner "$SERGEY"
