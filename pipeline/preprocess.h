@@ -63,4 +63,8 @@ int vigil_preprocess_configure(struct vigil_preprocess *pp, const struct vigil_f
  * No allocation. */
 void vigil_preprocess_run(const struct vigil_preprocess *pp, const struct vigil_frame *frame, float *dst);
 
+/* The YUV -> RGB coefficients run() uses for @p c: ys, yo, rv, gu, gv, bu (out[6], out[7] zeroed),
+ * for backends that convert on their own (accel/opencl). */
+void vigil_preprocess_yuv_coeffs(enum vigil_colorimetry c, float out[8]);
+
 #endif
