@@ -839,12 +839,19 @@ void vigil_cl_exec_get_stats(const struct vigil_cl_exec *e, struct vigil_cl_exec
 	*out = e->stats;
 }
 
+/* A 1-D launch of @p n work-items at the device's fixed work-group size (rounded-up grid). */
+static cl_int launch(struct vigil_cl_exec *e, cl_kernel k, size_t n, cl_event *event)
+{
+	const size_t local = e->dev->local_size, global = (n + local - 1) / local * local;
+
+	return clEnqueueNDRangeKernel(e->queue, k, 1, NULL, &global, &local, 0, NULL, event);
+}
+
 static cl_int enqueue_steps(struct vigil_cl_exec *e, cl_event *events)
 {
 	for (int i = 0; i < e->n_steps; i++) {
 		const struct step *s = &e->steps[i];
-		cl_int st = clEnqueueNDRangeKernel(e->queue, s->kernel, 1, NULL, &s->global, NULL, 0, NULL,
-						   events ? &events[i] : NULL);
+		cl_int st = launch(e, s->kernel, s->global, events ? &events[i] : NULL);
 
 		if (st != CL_SUCCESS)
 			return st;
@@ -1068,7 +1075,7 @@ static int enqueue_frame(struct vigil_cl_exec *e, const struct vigil_preprocess 
 	if (a.st != CL_SUCCESS)
 		return cl_fail("preprocess arguments", a.st);
 	e->stats.last_upload_bytes = upload;
-	st = clEnqueueNDRangeKernel(e->queue, e->pre, 1, NULL, &global, NULL, 0, NULL, NULL);
+	st = launch(e, e->pre, global, NULL);
 	return st == CL_SUCCESS ? 0 : cl_fail("preprocess launch", st);
 }
 
@@ -1089,7 +1096,7 @@ int vigil_cl_exec_detect(struct vigil_cl_exec *e, const struct vigil_preprocess 
 	if (st == CL_SUCCESS)
 		st = enqueue_steps(e, NULL);
 	if (st == CL_SUCCESS)
-		st = clEnqueueNDRangeKernel(e->queue, e->select, 1, NULL, &global, NULL, 0, NULL, NULL);
+		st = launch(e, e->select, global, NULL);
 	first = 1 + (size_t)FIRST_CANDIDATES * rec;
 	if (st == CL_SUCCESS)
 		st = clEnqueueReadBuffer(e->queue, e->cand, CL_TRUE, 0, first * sizeof(float), e->cand_host, 0, NULL,

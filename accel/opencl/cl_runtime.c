@@ -414,8 +414,14 @@ static int init_device(struct vigil_cl_device *d, const struct found *f, const c
 	{
 		cl_ulong m = 0;
 
+		size_t wg = 0;
+
 		clGetDeviceInfo(f->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof(m), &m, NULL);
 		d->max_alloc = (size_t)m;
+		clGetDeviceInfo(f->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof(wg), &wg, NULL);
+		/* One fixed work-group size: implementations that compile per size (PoCL) compile once, and
+		 * 64 fills a warp or wavefront on GPUs. Kernels check their bounds for the rounded-up grid. */
+		d->local_size = wg >= 64 ? 64 : wg >= 1 ? wg : 1;
 	}
 	d->context = clCreateContext(props, 1, &f->device, NULL, NULL, &st);
 	if (!d->context)

@@ -20,6 +20,7 @@ struct vigil_cl_device {
 	int platform_index, device_index;
 	int has_dmabuf_import; /* cl_khr_external_memory_dma_buf or cl_arm_import_memory offered */
 	size_t max_alloc;      /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
+	size_t local_size;     /* work-group size of every launch: 64, or less where the device allows less */
 };
 
 /* Selects a device: @p selector "P:D" (platform and device indices), "D" (device index on platform 0)
