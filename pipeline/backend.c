@@ -105,6 +105,34 @@ static void measure(struct vigil_model *m, struct vigil_cl_exec *exec, float *ar
 	*cpu_ms = t[1][AUTO_RUNS / 2];
 }
 
+/* A dummy frame (16x16 black GRAY8) through every kernel, so that the first real frame pays no
+ * first-launch costs (drivers that compile lazily, PoCL's per-kernel work-group compile, allocations). */
+static int warm_up(struct vigil_model *m, struct vigil_cl_exec *exec, float *arena)
+{
+	static const uint8_t black[16 * 16];
+	struct vigil_frame f = { 0 };
+	struct vigil_preprocess pp;
+	int ret;
+
+	f.format = VIGIL_FORMAT_GRAY8;
+	f.width = f.height = 16;
+	f.planes[0] = black;
+	f.strides[0] = 16;
+	f.pts_ns = -1;
+	ret = vigil_preprocess_init(&pp, m->info.input_width, m->info.input_height, m->norm_scale, m->norm_bias);
+	if (ret < 0)
+		return ret;
+	ret = vigil_preprocess_configure(&pp, &f, NULL, VIGIL_SAMPLING_PIXEL_CENTER);
+	if (ret == 0)
+		ret = vigil_cl_exec_configure(exec, &pp, &f);
+	if (ret == 0)
+		ret =
+		    vigil_cl_exec_detect(exec, &pp, &f, 0.0f, vigil_program_tensor(m->program, arena, m->boxes_tensor),
+					 vigil_program_tensor(m->program, arena, m->logits_tensor));
+	vigil_preprocess_free(&pp);
+	return ret;
+}
+
 static atomic_int auto_warned;
 
 /* AUTO: one warning per process, then the CPU. */
@@ -163,12 +191,7 @@ int vigil_accel_create(struct vigil_model *m, const struct vigil_detector_config
 	ret = vigil_cl_exec_create(dev, &m->graph, &ec, &a->exec);
 	if (ret < 0)
 		goto out_fail;
-	/* warm-up: a dummy run on a black (zero) tensor, so the first frame pays no first-launch costs */
-	memset(vigil_program_tensor(m->program, arena, m->input_tensor), 0,
-	       (size_t)m->info.input_width * m->info.input_height * 3 * sizeof(float));
-	ret = vigil_cl_exec_run_tensor(a->exec, vigil_program_tensor(m->program, arena, m->input_tensor),
-				       vigil_program_tensor(m->program, arena, m->boxes_tensor),
-				       vigil_program_tensor(m->program, arena, m->logits_tensor));
+	ret = warm_up(m, a->exec, arena);
 	if (ret < 0)
 		goto out_fail;
 	info->warmup_ms = now_ms() - t0;

@@ -54,7 +54,9 @@ struct vigil_cl_exec {
 	int32_t *taps_host; /* (lo, hi, inside, frac bits) x (2w + 2h) */
 	int dst_w, dst_h;
 	size_t plane_off[3];
-	int row0[3], row1[3];
+	int *rows[3], n_rows[3]; /* per plane: the frame rows the taps read (sorted), gathered per frame */
+	size_t row_bytes[3];
+	uint8_t *staging; /* the gathered rows, uploaded with one write */
 	float *cand_host;
 	struct vigil_cl_exec_stats stats;
 	int logged_upload;
@@ -682,6 +684,8 @@ void vigil_cl_exec_destroy(struct vigil_cl_exec *e)
 		clReleaseMemObject(e->taps);
 	if (e->queue)
 		clReleaseCommandQueue(e->queue);
+	free(e->staging);
+	free(e->rows[0]);
 	free(e->cand_host);
 	free(e->taps_host);
 	free(e->steps);
@@ -774,8 +778,11 @@ int vigil_cl_exec_create(struct vigil_cl_device *dev, const struct vigil_graph *
 		goto out_destroy;
 	}
 	e->taps_host = malloc((2 * (size_t)e->dst_w + 2 * e->dst_h + 1) * 16);
+	e->rows[0] = malloc((6 * (size_t)e->dst_h + 1) * sizeof(int));
+	e->rows[1] = e->rows[0] + 2 * (size_t)e->dst_h;
+	e->rows[2] = e->rows[1] + 2 * (size_t)e->dst_h;
 	e->cand_host = malloc((1 + (size_t)cfg->num_anchors * (2 + cfg->num_coords)) * sizeof(float));
-	if (!e->taps_host || !e->cand_host)
+	if (!e->taps_host || !e->cand_host || !e->rows[0])
 		goto out_nomem;
 	for (int t = 0; t < g->n_tensors; t++) {
 		if (!e->const_act[t])
@@ -950,43 +957,74 @@ static size_t row_bytes(enum vigil_pixel_format f, int plane, int width)
 	}
 }
 
-static void tap_range(const struct vigil_tap *t, int n, int *lo, int *hi)
+/* Collects the sorted distinct rows that the inside taps of @p t read into @p rows and rewrites the taps
+ * (lo, hi at taps_host[4k], [4k+1]) to indices into that list: the rows are gathered per frame. */
+static int gather_rows(const struct vigil_tap *t, int n, int32_t *taps, int *rows)
 {
-	*lo = INT32_MAX;
-	*hi = -1;
+	int m = 0, w = 0;
+
+	for (int i = 0; i < n; i++)
+		if (t[i].inside) {
+			rows[m++] = t[i].lo;
+			rows[m++] = t[i].hi;
+		}
+	/* insertion sort: the taps are already almost in order */
+	for (int i = 1; i < m; i++) {
+		const int v = rows[i];
+		int j = i;
+
+		while (j > 0 && rows[j - 1] > v) {
+			rows[j] = rows[j - 1];
+			j--;
+		}
+		rows[j] = v;
+	}
+	for (int i = 0; i < m; i++)
+		if (w == 0 || rows[w - 1] != rows[i])
+			rows[w++] = rows[i];
 	for (int i = 0; i < n; i++) {
-		if (t[i].lo < *lo)
-			*lo = t[i].lo;
-		if (t[i].hi > *hi)
-			*hi = t[i].hi;
-	}
-}
+		int lo = 0, hi = 0;
 
-/* Bytes of the frame rows the taps read, plane by plane at 64-byte aligned offsets. */
-static size_t frame_layout(struct vigil_cl_exec *e, const struct vigil_frame *f, int planes, size_t bytes[3])
-{
-	size_t total = 0;
+		if (t[i].inside) {
+			for (int a = 0, b = w - 1; a <= b;) { /* binary search: the rows are distinct */
+				const int mid = (a + b) / 2;
 
-	for (int p = 0; p < planes; p++) {
-		e->plane_off[p] = total;
-		bytes[p] =
-		    (size_t)(e->row1[p] - e->row0[p]) * (size_t)f->strides[p] + row_bytes(f->format, p, f->width);
-		total += (bytes[p] + 63) / 64 * 64;
+				if (rows[mid] == t[i].lo) {
+					lo = mid;
+					break;
+				}
+				if (rows[mid] < t[i].lo)
+					a = mid + 1;
+				else
+					b = mid - 1;
+			}
+			hi = lo + (t[i].hi != t[i].lo);
+		}
+		taps[4 * i] = lo;
+		taps[4 * i + 1] = hi;
 	}
-	return total;
+	return w;
 }
 
 static int grow_frame(struct vigil_cl_exec *e, size_t need)
 {
 	cl_int st;
+	uint8_t *staging;
 
 	if (need <= e->frame_capacity)
 		return 0;
 	if (e->frame)
 		clReleaseMemObject(e->frame);
+	e->frame_capacity = 0;
+	staging = realloc(e->staging, need);
+	if (!staging)
+		return vigil_error(-ENOMEM, "out of memory for %zu bytes of frame rows", need);
+	e->staging = staging;
 	e->frame = clCreateBuffer(e->dev->context, CL_MEM_READ_ONLY, need, NULL, &st);
-	e->frame_capacity = e->frame ? need : 0;
-	return e->frame ? 0 : cl_fail("clCreateBuffer (frame)", st);
+	if (!e->frame)
+		return cl_fail("clCreateBuffer (frame)", st);
+	e->frame_capacity = need;
+	return 0;
 }
 
 int vigil_cl_exec_configure(struct vigil_cl_exec *e, const struct vigil_preprocess *pp, const struct vigil_frame *f)
@@ -994,7 +1032,7 @@ int vigil_cl_exec_configure(struct vigil_cl_exec *e, const struct vigil_preproce
 	const int n = 2 * pp->dst_w + 2 * pp->dst_h;
 	const struct vigil_tap *all[4] = { pp->luma_x, pp->chroma_x, pp->luma_y, pp->chroma_y };
 	const int len[4] = { pp->dst_w, pp->dst_w, pp->dst_h, pp->dst_h };
-	size_t bytes[3];
+	size_t total = 0;
 	cl_int offs[4], st;
 	int bpp, planes, k = 0;
 
@@ -1012,45 +1050,52 @@ int vigil_cl_exec_configure(struct vigil_cl_exec *e, const struct vigil_preproce
 			e->taps_host[4 * k + 2] = t->inside;
 			memcpy(&e->taps_host[4 * k + 3], &t->frac, 4);
 		}
+	layout_of(f->format, &bpp, offs, &planes);
+	e->n_rows[0] = gather_rows(pp->luma_y, pp->dst_h, e->taps_host + 4 * 2 * (size_t)pp->dst_w, e->rows[0]);
+	if (planes > 1)
+		e->n_rows[1] = gather_rows(pp->chroma_y, pp->dst_h,
+					   e->taps_host + 4 * (2 * (size_t)pp->dst_w + pp->dst_h), e->rows[1]);
+	if (planes > 2) {
+		memcpy(e->rows[2], e->rows[1], (size_t)e->n_rows[1] * sizeof(int));
+		e->n_rows[2] = e->n_rows[1];
+	}
+	for (int p = 0; p < planes; p++) {
+		e->plane_off[p] = total;
+		e->row_bytes[p] = row_bytes(f->format, p, f->width);
+		total += ((size_t)e->n_rows[p] * e->row_bytes[p] + 63) / 64 * 64;
+	}
 	st = clEnqueueWriteBuffer(e->queue, e->taps, CL_TRUE, 0, (size_t)n * 16, e->taps_host, 0, NULL, NULL);
 	if (st != CL_SUCCESS)
 		return cl_fail("tap table upload", st);
-	layout_of(f->format, &bpp, offs, &planes);
-	tap_range(pp->luma_y, pp->dst_h, &e->row0[0], &e->row1[0]);
-	for (int p = 1; p < planes; p++)
-		tap_range(pp->chroma_y, pp->dst_h, &e->row0[p], &e->row1[p]);
-	return grow_frame(e, frame_layout(e, f, planes, bytes));
+	return grow_frame(e, total ? total : 1);
 }
 
-/* Uploads the rows of the frame the taps read and enqueues the preprocess kernel. */
+/* Gathers the rows of the frame the taps read, uploads them with one write and enqueues the preprocess
+ * kernel. */
 static int enqueue_frame(struct vigil_cl_exec *e, const struct vigil_preprocess *pp, const struct vigil_frame *f)
 {
-	size_t bytes[3], need, global = (size_t)e->dst_w * e->dst_h, upload = 0;
+	size_t global = (size_t)e->dst_w * e->dst_h, upload = 0;
 	cl_int offs[4], po[4] = { 0 }, strides[4] = { 0 }, rows[4] = { 0 }, st = CL_SUCCESS;
 	cl_float yuv[8] = { 0 };
 	int bpp, planes, layout;
 	struct args a = { .k = e->pre };
 
 	layout = layout_of(f->format, &bpp, offs, &planes);
-	need = frame_layout(e, f, planes, bytes);
-	if (need > e->frame_capacity) { /* a larger stride than at configure: rare, not per frame */
-		int ret = grow_frame(e, need);
+	for (int p = 0; p < planes; p++) {
+		uint8_t *dst = e->staging + e->plane_off[p];
 
-		if (ret < 0)
-			return ret;
-	}
-	for (int p = 0; p < planes && st == CL_SUCCESS; p++) {
-		st = clEnqueueWriteBuffer(e->queue, e->frame, CL_FALSE, e->plane_off[p], bytes[p],
-					  f->planes[p] + (size_t)e->row0[p] * f->strides[p], 0, NULL, NULL);
+		for (int r = 0; r < e->n_rows[p]; r++, dst += e->row_bytes[p])
+			memcpy(dst, f->planes[p] + (size_t)e->rows[p][r] * f->strides[p], e->row_bytes[p]);
 		po[p] = (cl_int)e->plane_off[p];
-		strides[p] = f->strides[p];
-		rows[p] = e->row0[p];
-		upload += bytes[p];
+		strides[p] = (cl_int)e->row_bytes[p];
+		upload = e->plane_off[p] + (size_t)e->n_rows[p] * e->row_bytes[p];
 	}
+	/* the staging memory is not touched again before the blocking read that ends the frame */
+	st = clEnqueueWriteBuffer(e->queue, e->frame, CL_FALSE, 0, upload, e->staging, 0, NULL, NULL);
 	if (st != CL_SUCCESS)
 		return cl_fail("frame upload", st);
 	if (!e->logged_upload) {
-		vigil_log("opencl", VIGIL_LOG_INFO, "frame path: host copy (%zu bytes of the rows the taps read)%s",
+		vigil_log("opencl", VIGIL_LOG_INFO, "frame path: host copy (%zu bytes: the rows the taps read)%s",
 			  upload,
 			  e->dev->has_dmabuf_import ? "; the device offers DMABUF import, frames carry no fd yet" : "");
 		e->logged_upload = 1;
