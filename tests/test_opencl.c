@@ -386,9 +386,16 @@ START_TEST(test_fusions)
 			res = tensor4(&g, 1, h, w, oc, 0, &st);
 			add_op(&g, VIGIL_OP_PAD, res, 2, (int[]){ x, p });
 		}
-		/* operand order alternates so both sides of the fusion are exercised */
+		/* operand order alternates so both sides of the fusion are exercised; every third graph has
+		 * the clamp as a separate RELU (as BlazeFace does), which is fused too */
 		add_op(&g, VIGIL_OP_ADD, z, 2, iter & 2 ? (int[]){ res, y } : (int[]){ y, res })->p.add.act =
-		    VIGIL_ACT_RELU;
+		    iter % 3 ? VIGIL_ACT_RELU : VIGIL_ACT_NONE;
+		if (iter % 3 == 0) {
+			const int r = tensor4(&g, 1, h, w, oc, 0, &st);
+
+			add_op(&g, VIGIL_OP_RELU, r, 1, &z);
+			z = r;
+		}
 		graph_io(&g, x, z);
 		snprintf(what, sizeof(what), "conv+add%s seed %#llx iter %d", extra ? "+pad" : "",
 			 (unsigned long long)seed, iter);

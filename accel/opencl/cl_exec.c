@@ -292,6 +292,30 @@ static int build_steps(struct vigil_cl_exec *e)
 				e->steps[w++] = e->steps[i];
 		e->n_steps = w;
 	}
+	/* A standalone clamp (RELU) of a tensor that only it reads becomes the clamp of the step that
+	 * writes the tensor: clamp(clamp(x, a, b), c, d) = clamp(x, max(a, c), min(b, d)) when they overlap. */
+	{
+		int w = 0;
+
+		for (int i = 0; i < e->n_steps; i++) {
+			struct step *s = &e->steps[i];
+			const int t = s->reads[0];
+			struct step *p = NULL;
+
+			for (int j = w - 1; j >= 0 && !p; j--)
+				if (e->steps[j].out == t)
+					p = &e->steps[j];
+			if (s->kind == S_ADD && s->res < 0 && p && p->kind != S_CONCAT && p->kind != S_PAD &&
+			    consumers[t] == 1 && fmaxf(p->act_min, s->act_min) <= fminf(p->act_max, s->act_max)) {
+				p->act_min = fmaxf(p->act_min, s->act_min);
+				p->act_max = fminf(p->act_max, s->act_max);
+				p->out = s->out;
+				continue;
+			}
+			e->steps[w++] = *s;
+		}
+		e->n_steps = w;
+	}
 	ret = 0;
 out_fused:
 	free(fused_hi);
