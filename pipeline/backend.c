@@ -57,6 +57,12 @@ int vigil_accel_run_tensor(struct vigil_accel *a, const float *input, float *box
 	return -ENOSYS;
 }
 
+void vigil_accel_fallback(struct vigil_accel **a, struct vigil_backend_info *info)
+{
+	*a = NULL;
+	info->backend = VIGIL_BACKEND_CPU;
+}
+
 #else
 
 #include "cl_exec.h"
@@ -249,6 +255,20 @@ int vigil_accel_detect(struct vigil_accel *a, const struct vigil_preprocess *pp,
 int vigil_accel_run_tensor(struct vigil_accel *a, const float *input, float *boxes, float *logits)
 {
 	return vigil_cl_exec_run_tensor(a->exec, input, boxes, logits);
+}
+
+void vigil_accel_fallback(struct vigil_accel **a, struct vigil_backend_info *info)
+{
+	static atomic_int warned;
+
+	if (atomic_exchange(&warned, 1) == 0)
+		vigil_log("opencl", VIGIL_LOG_WARNING,
+			  "backend auto: OpenCL failed during detection (%s); using the CPU", vigil_last_error());
+	vigil_error_clear();
+	vigil_accel_destroy(*a);
+	*a = NULL;
+	memset(info, 0, sizeof(*info));
+	info->backend = VIGIL_BACKEND_CPU;
 }
 
 #endif

@@ -27,6 +27,10 @@ int vigil_accel_configure(struct vigil_accel *a, const struct vigil_preprocess *
 int vigil_accel_detect(struct vigil_accel *a, const struct vigil_preprocess *pp, const struct vigil_frame *frame,
 		       float logit_threshold, float *boxes, float *logits, struct vigil_backend_info *info);
 
+/* After a failed vigil_accel_detect() under AUTO: warns once, destroys *a (NULL afterwards) and marks
+ * the CPU in @p info. */
+void vigil_accel_fallback(struct vigil_accel **a, struct vigil_backend_info *info);
+
 /* Full raw outputs for an input tensor. */
 int vigil_accel_run_tensor(struct vigil_accel *a, const float *input, float *boxes, float *logits);
 

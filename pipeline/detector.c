@@ -203,9 +203,12 @@ int vigil_detector_detect(struct vigil_detector *d, const struct vigil_frame *fr
 		ret = vigil_accel_detect(d->accel, &d->pp, frame, d->logit_threshold,
 					 vigil_program_tensor(m->program, d->arena, m->boxes_tensor),
 					 vigil_program_tensor(m->program, d->arena, m->logits_tensor), &d->backend);
-		if (ret < 0)
+		if (ret < 0 && d->config.backend != VIGIL_BACKEND_AUTO)
 			return ret;
-	} else {
+		if (ret < 0) /* auto chose the device and it failed (lost, out of resources): the CPU from now on */
+			vigil_accel_fallback(&d->accel, &d->backend);
+	}
+	if (!d->accel) {
 		vigil_preprocess_run(&d->pp, frame, vigil_program_tensor(m->program, d->arena, m->input_tensor));
 		t1 = now_ms();
 		vigil_program_run(m->program, d->arena);

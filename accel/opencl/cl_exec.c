@@ -778,6 +778,12 @@ int vigil_cl_exec_create(struct vigil_cl_device *dev, const struct vigil_graph *
 	if (ret < 0)
 		goto out_nomem;
 
+	if (e->act_floats > INT32_MAX || e->act_floats * sizeof(float) > dev->max_alloc) {
+		ret =
+		    vigil_error(VIGIL_EUNSUPPORTED, "OpenCL: the %zu-byte activation buffer exceeds %s's limit of %zu",
+				e->act_floats * sizeof(float), dev->name, dev->max_alloc);
+		goto out_destroy;
+	}
 	e->queue = clCreateCommandQueue(dev->context, dev->device, cfg->profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &st);
 	if (!e->queue) {
 		ret = cl_fail("clCreateCommandQueue", st);
