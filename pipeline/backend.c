@@ -171,6 +171,12 @@ int vigil_accel_create(struct vigil_model *m, const struct vigil_detector_config
 		const char *env = getenv("VIGIL_CL_DEVICE");
 		const int named = (config->device && *config->device) || (env && *env);
 
+		/* PoCL (CPU devices only) maps LLVM into the process when loaded: not done for nothing */
+		if (!named && !vigil_cl_may_have_gpu()) {
+			vigil_log("opencl", VIGIL_LOG_INFO,
+				  "backend auto: no OpenCL implementation that may offer a GPU; using the CPU backend");
+			return 0;
+		}
 		ret = vigil_cl_device_find(config->device, &is_cpu);
 		if (ret < 0)
 			return auto_fallback(ret);

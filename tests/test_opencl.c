@@ -732,6 +732,59 @@ START_TEST(test_no_platform)
 }
 END_TEST
 
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[4200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* auto with no device named and only PoCL installed leaves OpenCL unloaded; another ICD makes it probe */
+START_TEST(test_auto_leaves_pocl_unloaded)
+{
+	char *dir = make_temp_dir("vendors"), path[4200];
+	struct vigil_model *m;
+	struct vigil_detector *d;
+	struct vigil_backend_info info;
+	char line[4096];
+	FILE *maps;
+	int lines = 0;
+
+	write_file(dir, "pocl.icd", "libpocl.so.2\n");
+	setenv("OCL_ICD_VENDORS", dir, 1);
+	unsetenv("VIGIL_CL_DEVICE");
+	ck_assert_int_eq(vigil_cl_may_have_gpu(), 0);
+	ck_assert_int_eq(vigil_model_open("face-short", &m), 0);
+	ck_assert_int_eq(vigil_detector_create(m, NULL, &d), 0);
+	vigil_detector_backend_info(d, &info);
+	ck_assert_int_eq(info.backend, VIGIL_BACKEND_CPU);
+	/* the ICD loader is linked in; the vendor library (PoCL, and LLVM with it) must not be */
+	maps = fopen("/proc/self/maps", "r");
+	ck_assert(maps != NULL);
+	while (fgets(line, sizeof(line), maps)) {
+		lines++;
+		ck_assert_msg(!strstr(line, "libpocl") && !strstr(line, "libLLVM"), "auto loaded PoCL: %s", line);
+	}
+	fclose(maps);
+	ck_assert_int_gt(lines, 10);
+	vigil_detector_destroy(d);
+	vigil_model_close(m);
+	write_file(dir, "vendor.icd", "libvendor-gpu-opencl.so.1\n");
+	ck_assert_int_eq(vigil_cl_may_have_gpu(), 1);
+	snprintf(path, sizeof(path), "%s/vendor.icd", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/pocl.icd", dir);
+	unlink(path);
+	rmdir(dir);
+	free(dir);
+}
+END_TEST
+
 extern const char vigil_cl_kernels[];
 
 START_TEST(test_broken_kernel)
@@ -819,6 +872,7 @@ int main(void)
 	tcase_add_test(fa, test_no_platform);
 	tcase_add_test(fa, test_broken_kernel);
 	tcase_add_test(fa, test_bad_device);
+	tcase_add_test(fa, test_auto_leaves_pocl_unloaded);
 	suite_add_tcase(s, fa);
 	return tu_run(s, CK_FORK);
 }

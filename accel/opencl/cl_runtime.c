@@ -3,6 +3,7 @@
  * so that the per-frame path never compiles: a detector's create() calls vigil_cl_device_get() once. */
 #include "cl_runtime.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -427,6 +428,47 @@ static int init_device(struct vigil_cl_device *d, const struct found *f, const c
 	if (!d->context)
 		return vigil_error(VIGIL_EUNSUPPORTED, "clCreateContext on %s: %s", d->name, vigil_cl_status_name(st));
 	return build_program(d, src);
+}
+
+/* 1 when the vendor file at @p path names a library other than PoCL. */
+static int icd_not_pocl(const char *path)
+{
+	char line[512] = "";
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return 0;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	fclose(f);
+	return line[0] && !strcasestr(line, "pocl");
+}
+
+int vigil_cl_may_have_gpu(void)
+{
+	const char *env = getenv("OCL_ICD_VENDORS");
+	const char *dir = env && *env ? env : "/etc/OpenCL/vendors";
+	struct stat sb;
+	struct dirent *de;
+	DIR *d;
+	int found = 0;
+
+	if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode))
+		return icd_not_pocl(dir);
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while (!found && (de = readdir(d))) {
+		char path[4096];
+		const size_t n = strlen(de->d_name);
+
+		if (n < 4 || strcmp(de->d_name + n - 4, ".icd") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		found = icd_not_pocl(path);
+	}
+	closedir(d);
+	return found;
 }
 
 int vigil_cl_device_find(const char *selector, int *is_cpu)

@@ -36,6 +36,12 @@ int vigil_cl_device_get(const char *selector, struct vigil_cl_device **out);
  * or the error vigil_cl_device_get() would give. */
 int vigil_cl_device_find(const char *selector, int *is_cpu);
 
+/* Whether an installed OpenCL implementation may offer a GPU or accelerator, judged from the ICD
+ * loader's vendor files ($OCL_ICD_VENDORS, a directory or one file, else /etc/OpenCL/vendors) without
+ * loading any: 0 when every one is PoCL (CPU devices only in Debian's pocl-opencl-icd) or there is none.
+ * Lets backend=auto leave OpenCL unloaded (PoCL maps LLVM into the process) when it cannot win. */
+int vigil_cl_may_have_gpu(void);
+
 /* Counters of the program cache, for tests and benchmarks. */
 struct vigil_cl_cache_stats {
 	long source_builds; /* programs compiled from source */

@@ -236,7 +236,8 @@ enum vigil_sampling {
 enum vigil_backend {
 	/** The fastest backend measured for the model (decided once at create, logged): OpenCL when a GPU or
 	 * accelerator device (or the device named by config.device / $VIGIL_CL_DEVICE) runs the model faster
-	 * than the CPU, else the CPU. An OpenCL failure falls back to the CPU with one warning. */
+	 * than the CPU, else the CPU. OpenCL is not even loaded when no device is named and the only installed
+	 * implementation is PoCL (CPU devices). An OpenCL failure falls back to the CPU with one warning. */
 	VIGIL_BACKEND_AUTO = 0,
 	VIGIL_BACKEND_CPU, /**< the CPU kernels (SIMD where the CPU has it) */
 	/** OpenCL (see README "OpenCL"); create fails with VIGIL_EUNSUPPORTED when it cannot be used (no
