@@ -95,6 +95,7 @@ struct _GstVigilDetect {
 	gboolean have_result;
 	guint64 posted_signature;
 	gboolean posted_once;
+	struct vigil_gst_tracks tracks; /* for GstAnalyticsTrackingMtd (GStreamer >= 1.24 builds) */
 
 	/* QoS, under the object lock */
 	GstClockTime earliest_time;
@@ -365,6 +366,7 @@ static gboolean gst_vigil_detect_start(GstBaseTransform *trans)
 	self->last_inference_ms = 0;
 	self->earliest_time = GST_CLOCK_TIME_NONE;
 	GST_OBJECT_UNLOCK(self);
+	self->tracks.count = 0;
 
 	ret = vigil_model_open(name, &self->model);
 	if (ret == -ENOENT) {
@@ -615,6 +617,7 @@ static GstFlowReturn gst_vigil_detect_transform_ip(GstBaseTransform *trans, GstB
 	info.model = vigil_model_get_info(self->model)->name;
 	info.frame = index;
 	info.fresh = run && !late;
+	info.tracks = &self->tracks;
 	if (info.fresh)
 		info.timing = self->last_result.timing;
 	if (self->have_result)

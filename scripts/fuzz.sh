@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# libFuzzer runs over every parser: the TFLite model reader (SECONDS) and the JPEG/PNG decoders (SECONDS/3).
+# libFuzzer runs over every parser: the TFLite model reader (SECONDS), the JPEG/PNG decoders (SECONDS/3) and the
+# MJPEG camera-frame path (SECONDS/6).
 # Usage: scripts/fuzz.sh [--seconds N]   (CI: 60; a soak: scripts/fuzz.sh --seconds 3600)
 # Corpora grow under fuzz-corpus/ (git-ignored); crashes are written to fuzz-corpus/crashes/ and fail the run.
 set -euo pipefail
@@ -14,11 +15,14 @@ while [ $# -gt 0 ]; do
 done
 SECONDS_IMAGE=$((SECONDS_MODEL / 3))
 [ "$SECONDS_IMAGE" -ge 1 ] || SECONDS_IMAGE=1
+SECONDS_MJPEG=$((SECONDS_MODEL / 6))
+[ "$SECONDS_MJPEG" -ge 1 ] || SECONDS_MJPEG=1
 
 [ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzzing=true -Dbuildtype=debugoptimized >/dev/null
-meson compile -C build-fuzz tests/fuzz/fuzz_model tests/fuzz/fuzz_image
+meson compile -C build-fuzz tests/fuzz/fuzz_model tests/fuzz/fuzz_image tests/fuzz/fuzz_mjpeg
 
-mkdir -p fuzz-corpus/model fuzz-corpus/image fuzz-corpus/crashes
+mkdir -p fuzz-corpus/model fuzz-corpus/image fuzz-corpus/mjpeg fuzz-corpus/crashes
+cp -n tests/data/mjpeg/*.jpg fuzz-corpus/mjpeg/ 2>/dev/null || true
 cp -n models/*.tflite fuzz-corpus/model/ 2>/dev/null || true
 cp -n tests/data/faces/sample2.jpg tests/data/golden/sq128/sample1_128.png tests/data/sergey/sergey.png \
   fuzz-corpus/image/ 2>/dev/null || true
@@ -36,6 +40,7 @@ run() { # target seconds corpus
 status=0
 run fuzz_model "$SECONDS_MODEL" fuzz-corpus/model || status=1
 run fuzz_image "$SECONDS_IMAGE" fuzz-corpus/image || status=1
+run fuzz_mjpeg "$SECONDS_MJPEG" fuzz-corpus/mjpeg || status=1
 if [ "$status" -ne 0 ]; then
   echo "fuzz: FAILED, reproducers in fuzz-corpus/crashes/" >&2
 fi

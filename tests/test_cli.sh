@@ -366,5 +366,33 @@ if [ "$rc" -eq 1 ] && grep -q "$T/no/such/model.tflite" "$T/err"; then ok "bench
 	not_ok "bench with a missing model exits 1"
 fi
 
+# vigil run: cameras are tested in the vivid VM (scripts/vm-test.sh); here the image source and the errors
+run run --model face-short --frames 2 "$S2"
+expect_rc "run on an image exits 0" 0
+check_py "run on an image prints a record per frame" '
+import json, sys
+recs = [json.loads(l) for l in sys.stdin]
+assert [r["frame"] for r in recs] == [0, 1], recs
+assert all(r["source"].endswith("sample2.jpg") and len(r["detections"]) > 0 for r in recs)
+'
+run run --frames 1 "$T/no/such/camera"
+if [ "$rc" -eq 1 ] && grep -q "$T/no/such/camera" "$T/err"; then ok "run on a missing device exits 1"; else
+	not_ok "run on a missing device exits 1"
+fi
+run run --frames 1 /dev/null
+if [ "$rc" -eq 1 ] && grep -q "not a V4L2 device" "$T/err"; then ok "run on a non-camera device exits 1"; else
+	not_ok "run on a non-camera device exits 1"
+fi
+run run --frames 0 /dev/null
+expect_rc "run --frames 0 is a usage error" 2
+run run --size 640 /dev/null
+expect_rc "run --size without a height is a usage error" 2
+if ! ls /dev/video* >/dev/null 2>&1; then
+	run run --frames 1
+	if [ "$rc" -eq 1 ] && grep -q "no camera found" "$T/err"; then ok "run without cameras says so"; else
+		not_ok "run without cameras says so"
+	fi
+fi
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

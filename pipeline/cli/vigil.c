@@ -26,6 +26,7 @@ static const char main_usage[] = "Usage: vigil [--help] [--version] COMMAND [ARG
 				 "  detect   detect faces in images (text summary, JSON records, annotated copies)\n"
 				 "  models   list the built-in models\n"
 				 "  bench    time the detector on a synthetic 1920x1080 NV12 frame\n"
+				 "  run      detect faces on a V4L2 camera's frames (JSON lines, stats on stderr)\n"
 				 "  help     show the help of a command\n"
 				 "\n"
 				 "Options:\n"
@@ -410,6 +411,7 @@ static int cmd_models(int argc, char **argv)
 static char detect_name[] = "vigil detect";
 static char models_name[] = "vigil models";
 static char bench_name[] = "vigil bench";
+static char run_name[] = "vigil run";
 
 static const struct {
 	const char *name;
@@ -419,6 +421,7 @@ static const struct {
 	{ "detect", detect_name, cmd_detect },
 	{ "models", models_name, cmd_models },
 	{ "bench", bench_name, vigil_cli_bench },
+	{ "run", run_name, vigil_cli_run },
 };
 
 int main(int argc, char **argv)
