@@ -136,8 +136,10 @@ static GType gst_vigil_backend_get_type(void)
 {
 	static GType type;
 	static const GEnumValue values[] = {
-		{ VIGIL_BACKEND_AUTO, "The fastest backend available for the model (today: CPU)", "auto" },
+		{ VIGIL_BACKEND_AUTO, "The fastest backend measured for the model (OpenCL only on a faster GPU)",
+		  "auto" },
 		{ VIGIL_BACKEND_CPU, "CPU kernels", "cpu" },
+		{ VIGIL_BACKEND_OPENCL, "OpenCL (device: $VIGIL_CL_DEVICE or the first GPU)", "opencl" },
 		{ 0, NULL, NULL },
 	};
 
@@ -388,6 +390,19 @@ static gboolean gst_vigil_detect_start(GstBaseTransform *trans)
 		self->model = NULL;
 		g_free(name);
 		return FALSE;
+	}
+	{
+		struct vigil_backend_info b;
+
+		vigil_detector_backend_info(self->detector, &b);
+		GST_INFO_OBJECT(self, "backend %s %s, warm-up %.1f ms", vigil_backend_name(b.backend), b.device,
+				b.warmup_ms);
+		gst_element_post_message(
+		    GST_ELEMENT(self),
+		    gst_message_new_element(GST_OBJECT(self), gst_structure_new("vigil-ready", "backend", G_TYPE_STRING,
+										vigil_backend_name(b.backend), "device",
+										G_TYPE_STRING, b.device, "warmup-ms",
+										G_TYPE_DOUBLE, b.warmup_ms, NULL)));
 	}
 	self->last = g_new0(struct vigil_detection, MAX_DETECTIONS);
 	self->last_result = (struct vigil_detections){ 0 };
@@ -717,7 +732,9 @@ static void gst_vigil_detect_class_init(GstVigilDetectClass *klass)
 			      GST_TYPE_VIGIL_MESSAGE_MODE, DEFAULT_MESSAGE, rw));
 	g_object_class_install_property(
 	    gobject_class, PROP_BACKEND,
-	    g_param_spec_enum("backend", "Backend", "Where inference runs (OpenCL is still to come)",
+	    g_param_spec_enum("backend", "Backend",
+			      "Where inference runs; the element posts a \"vigil-ready\" element message (backend, "
+			      "device, warmup-ms) once the detector is created",
 			      GST_TYPE_VIGIL_BACKEND, DEFAULT_BACKEND,
 			      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
 	g_object_class_install_property(

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backend.h"
 #include "detector_internal.h"
 #include "error.h"
 #include "model_internal.h"
@@ -34,6 +35,8 @@ struct vigil_detector {
 	/* label filter: per label id, the minimum score, LABEL_DROPPED or LABEL_AT_THRESHOLD; num_labels entries */
 	float *label_min;
 	int label_filter;
+	struct vigil_accel *accel; /* OpenCL executor, or NULL: the CPU program */
+	struct vigil_backend_info backend;
 };
 
 void vigil_detector_config_init(struct vigil_detector_config *config)
@@ -92,6 +95,7 @@ void vigil_detector_destroy(struct vigil_detector *d)
 {
 	if (!d)
 		return;
+	vigil_accel_destroy(d->accel);
 	free(d->items);
 	free(d->nms_scratch);
 	free(d->kept);
@@ -127,8 +131,6 @@ int vigil_detector_create(struct vigil_model *model, const struct vigil_detector
 	if (config->threads != 1)
 		return vigil_error(VIGIL_EUNSUPPORTED, "threads %d: this build runs inference on 1 thread",
 				   config->threads);
-	if (config->backend == VIGIL_BACKEND_OPENCL)
-		return vigil_error(VIGIL_EUNSUPPORTED, "backend opencl: this build has no OpenCL backend");
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return vigil_error(-ENOMEM, "out of memory creating a detector");
@@ -166,6 +168,21 @@ int vigil_detector_create(struct vigil_model *model, const struct vigil_detector
 	ret = vigil_detector_set_config(d, config);
 	if (ret < 0)
 		goto out_destroy;
+	if (model->q8) {
+		/* the OpenCL executor has no quantized kernels yet */
+		d->backend.backend = VIGIL_BACKEND_CPU;
+		if (config->backend == VIGIL_BACKEND_OPENCL) {
+			ret = vigil_error(VIGIL_EUNSUPPORTED,
+					  "backend opencl: model '%s' is quantized and the OpenCL backend runs float "
+					  "models only; use backend cpu or auto",
+					  model->info.name);
+			goto out_destroy;
+		}
+	} else {
+		ret = vigil_accel_create(model, config, d->arena, &d->accel, &d->backend);
+		if (ret < 0)
+			goto out_destroy;
+	}
 	*out = d;
 	return 0;
 
@@ -177,6 +194,11 @@ out_destroy:
 const struct vigil_model *vigil_detector_model(const struct vigil_detector *d)
 {
 	return d->model;
+}
+
+void vigil_detector_backend_info(const struct vigil_detector *d, struct vigil_backend_info *info)
+{
+	*info = d->backend;
 }
 
 static double now_ms(void)
@@ -354,15 +376,30 @@ int vigil_detector_detect(struct vigil_detector *d, const struct vigil_frame *fr
 	    d->pp.height != frame->height) {
 		roi = d->config.roi.w > 0.0f && d->config.roi.h > 0.0f ? &d->config.roi : NULL;
 		ret = vigil_preprocess_configure(&d->pp, frame, roi, d->config.sampling);
+		if (ret == 0 && d->accel)
+			ret = vigil_accel_configure(d->accel, &d->pp, frame);
 		if (ret < 0)
 			return ret;
 	}
 	if (m->q8)
 		return detect_ssd(d, frame, t0, out);
-	vigil_preprocess_run(&d->pp, frame, vigil_program_tensor(m->program, d->arena, m->input_tensor));
-	t1 = now_ms();
-
-	vigil_program_run(m->program, d->arena);
+	if (d->accel) {
+		/* preprocessing, inference and candidate selection are one queue on the device: all of it
+		 * counts as inference */
+		t1 = now_ms();
+		ret = vigil_accel_detect(d->accel, &d->pp, frame, d->logit_threshold,
+					 vigil_program_tensor(m->program, d->arena, m->boxes_tensor),
+					 vigil_program_tensor(m->program, d->arena, m->logits_tensor), &d->backend);
+		if (ret < 0 && d->config.backend != VIGIL_BACKEND_AUTO)
+			return ret;
+		if (ret < 0) /* auto chose the device and it failed (lost, out of resources): the CPU from now on */
+			vigil_accel_fallback(&d->accel, &d->backend);
+	}
+	if (!d->accel) {
+		vigil_preprocess_run(&d->pp, frame, vigil_program_tensor(m->program, d->arena, m->input_tensor));
+		t1 = now_ms();
+		vigil_program_run(m->program, d->arena);
+	}
 	t2 = now_ms();
 
 	n_cand = vigil_face_decode(&m->decoder, vigil_program_tensor(m->program, d->arena, m->boxes_tensor),
@@ -408,8 +445,18 @@ int vigil_detector_run_tensor(struct vigil_detector *d, const float *input, size
 				   m->info.name);
 	if (n != want)
 		return vigil_error(-EINVAL, "input tensor has %zu values, the model takes %zu", n, want);
-	memcpy(vigil_program_tensor(m->program, d->arena, m->input_tensor), input, n * sizeof(float));
-	vigil_program_run(m->program, d->arena);
+	*boxes = *logits = NULL;
+	if (d->accel) {
+		int ret =
+		    vigil_accel_run_tensor(d->accel, input, vigil_program_tensor(m->program, d->arena, m->boxes_tensor),
+					   vigil_program_tensor(m->program, d->arena, m->logits_tensor));
+
+		if (ret < 0)
+			return ret;
+	} else {
+		memcpy(vigil_program_tensor(m->program, d->arena, m->input_tensor), input, n * sizeof(float));
+		vigil_program_run(m->program, d->arena);
+	}
 	*boxes = vigil_program_tensor(m->program, d->arena, m->boxes_tensor);
 	*logits = vigil_program_tensor(m->program, d->arena, m->logits_tensor);
 	return 0;

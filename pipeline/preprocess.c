@@ -210,6 +210,19 @@ static struct yuv_matrix yuv_matrix(enum vigil_colorimetry c)
 	return m;
 }
 
+void vigil_preprocess_yuv_coeffs(enum vigil_colorimetry c, float out[8])
+{
+	const struct yuv_matrix m = yuv_matrix(c);
+
+	out[0] = m.ys;
+	out[1] = m.yo;
+	out[2] = m.rv;
+	out[3] = m.gu;
+	out[4] = m.gv;
+	out[5] = m.bu;
+	out[6] = out[7] = 0.0f;
+}
+
 static float clamp255(float v)
 {
 	return v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v;

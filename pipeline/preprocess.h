@@ -73,4 +73,8 @@ void vigil_preprocess_run(const struct vigil_preprocess *pp, const struct vigil_
 void vigil_preprocess_run_u8(const struct vigil_preprocess *pp, const struct vigil_frame *frame, float *scratch,
 			     uint8_t *dst);
 
+/* The YUV -> RGB coefficients run() uses for @p c: ys, yo, rv, gu, gv, bu (out[6], out[7] zeroed),
+ * for backends that convert on their own (accel/opencl). */
+void vigil_preprocess_yuv_coeffs(enum vigil_colorimetry c, float out[8]);
+
 #endif

@@ -13,6 +13,8 @@ PKGS=(
   gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
   # the Python pad-probe example (scripts/examples/probe.py), run by the tests
   python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
+  # OpenCL backend: ICD loader + headers to build, PoCL (a CPU OpenCL device) to test, clinfo to look
+  ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo
   # tests: Check, sanitizer and libFuzzer runtimes, formatting, python3 for JSON checks
   check libclang-rt-14-dev clang-format python3
   # V4L2 capture: headers, v4l-utils, and the vivid VM of scripts/vm-test.sh (QEMU, a static busybox)

@@ -218,6 +218,33 @@ assert len(r["detections"]) == 1 and abs(r["detections"][0]["score"] - 0.9284336
 run detect --sampling sideways "$S1"
 expect_rc "--sampling with an unknown mode is a usage error" 2
 
+# --- --backend ------------------------------------------------------------------------------------------------
+run detect --backend gpu "$S1"
+expect_rc "--backend with an unknown name is a usage error" 2
+run detect --json --model face-short --backend cpu "$S1"
+cp "$T/out" "$T/cpu.json"
+# OpenCL (PoCL in CI) with its program caches in the temporary directory; in sanitizer builds, PoCL's LLVM
+# allocations are suppressed as in the OpenCL suite (tests/lsan-opencl.supp)
+LSAN_SUPP="suppressions=$(cd "$(dirname "$0")" && pwd)/lsan-opencl.supp:print_suppressions=0"
+XDG_CACHE_HOME=$T/cache POCL_CACHE_DIR=$T/cache/pocl POCL_DEVICES=basic LSAN_OPTIONS=$LSAN_SUPP \
+	run detect --json --model face-short --backend opencl "$S1"
+expect_rc "--backend opencl exits 0" 0
+check_py "--backend opencl gives the CPU backend's detections" '
+import json, sys
+a = json.loads(sys.stdin.read())["detections"]
+b = json.load(open(sys.argv[1]))["detections"]
+assert len(a) == len(b) and len(a) > 0, (len(a), len(b))
+for x, y in zip(a, b):
+    assert abs(x["score"] - y["score"]) < 1e-4 and all(abs(x[k] - y[k]) < 0.05 for k in "xywh"), (x, y)
+' "$T/cpu.json"
+XDG_CACHE_HOME=$T/cache POCL_DEVICES=basic LSAN_OPTIONS=$LSAN_SUPP run detect --backend opencl --device 9:9 "$S1"
+if [ "$rc" -eq 1 ] && grep -q 'OpenCL device "9:9" not found; devices: 0:0' "$T/err"; then
+	ok "--device that does not exist fails naming the devices"
+else
+	sed 's/^/  /' "$T/err"
+	not_ok "--device that does not exist fails naming the devices"
+fi
+
 run detect "$S1"
 if [ "$rc" -eq 0 ] && grep -q "^$S1: 1920x1280, [0-9]* faces" "$T/out" &&
 	grep -Eq '^  face +0\.[0-9]+ +box ' "$T/out"; then

@@ -29,6 +29,8 @@ static const char bench_usage[] =
     "  -m, --model NAME|PATH  built-in model name or .tflite file [default: face-full]\n"
     "  -n, --iterations K     timed calls, 1..1000000 [default: 100]\n"
     "  -w, --warmup W         untimed calls first, 0..1000000 [default: 10]\n"
+    "  -b, --backend B        auto, cpu or opencl [default: auto]; the backend that ran is printed\n"
+    "      --device D         OpenCL device: P:D indices or a name substring [default: $VIGIL_CL_DEVICE]\n"
     "  -j, --json             print one JSON object: {\"model\", \"backend\", \"threads\", \"iterations\",\n"
     "                         \"median_ms\", \"p99_ms\", \"min_ms\" (inference), \"stages\": {\"preprocess\",\n"
     "                         \"inference\", \"postprocess\", \"frame\": {\"median_ms\", \"p99_ms\", \"min_ms\"}}}\n"
@@ -98,19 +100,26 @@ static json_t *stage_json(struct stats s)
 	return json_pack("{s:f, s:f, s:f}", "median_ms", s.median, "p99_ms", s.p99, "min_ms", s.min);
 }
 
-static int print_json(const struct vigil_model_info *info, long iterations, long warmup, const struct stats st[4])
+static int print_json(const struct vigil_model_info *info, const struct vigil_backend_info *b, long iterations,
+		      long warmup, const struct stats st[4])
 {
 	json_t *root;
 	char *text;
 
-	root =
-	    json_pack("{s:s, s:s, s:i, s:I, s:I, s:i, s:i, s:s, s:f, s:f, s:f, s:{s:o, s:o, s:o, s:o}}", "model",
-		      info->name, "backend", "cpu", "threads", 1, "iterations", (json_int_t)iterations, "warmup",
-		      (json_int_t)warmup, "width", BENCH_WIDTH, "height", BENCH_HEIGHT, "format", "NV12", "median_ms",
-		      st[1].median, "p99_ms", st[1].p99, "min_ms", st[1].min, "stages", "preprocess", stage_json(st[0]),
-		      "inference", stage_json(st[1]), "postprocess", stage_json(st[2]), "frame", stage_json(st[3]));
+	root = json_pack("{s:s, s:s, s:i, s:I, s:I, s:i, s:i, s:s, s:f, s:f, s:f, s:{s:o, s:o, s:o, s:o}}", "model",
+			 info->name, "backend", vigil_backend_name(b->backend), "threads", 1, "iterations",
+			 (json_int_t)iterations, "warmup", (json_int_t)warmup, "width", BENCH_WIDTH, "height",
+			 BENCH_HEIGHT, "format", "NV12", "median_ms", st[1].median, "p99_ms", st[1].p99, "min_ms",
+			 st[1].min, "stages", "preprocess", stage_json(st[0]), "inference", stage_json(st[1]),
+			 "postprocess", stage_json(st[2]), "frame", stage_json(st[3]));
 	if (!root)
 		return -1;
+	if (b->backend == VIGIL_BACKEND_OPENCL)
+		json_object_set_new(root, "opencl",
+				    json_pack("{s:s, s:f, s:i, s:I, s:I}", "device", b->device, "warmup_ms",
+					      b->warmup_ms, "launches_per_inference", b->launches_per_inference,
+					      "read_bytes_per_frame", (json_int_t)b->read_bytes_per_frame,
+					      "upload_bytes_per_frame", (json_int_t)b->upload_bytes_per_frame));
 	text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	json_decref(root);
 	if (!text)
@@ -120,12 +129,18 @@ static int print_json(const struct vigil_model_info *info, long iterations, long
 	return 0;
 }
 
-static void print_text(const struct vigil_model_info *info, long iterations, long warmup, const struct stats st[4])
+static void print_text(const struct vigil_model_info *info, const struct vigil_backend_info *b, long iterations,
+		       long warmup, const struct stats st[4])
 {
 	static const char *const names[4] = { "preprocess", "inference", "postprocess", "frame" };
 
-	printf("model %s (%dx%d input, %d anchors), backend cpu, 1 thread\n", info->name, info->input_width,
-	       info->input_height, info->num_anchors);
+	printf("model %s (%dx%d input, %d anchors), backend %s, 1 thread\n", info->name, info->input_width,
+	       info->input_height, info->num_anchors, vigil_backend_name(b->backend));
+	if (b->backend == VIGIL_BACKEND_OPENCL)
+		printf("OpenCL %s: warm-up %.1f ms, %d kernel launches per frame, %ld bytes read back and %ld bytes\n"
+		       "uploaded per frame (preprocessing runs on the device: its time is in 'inference')\n",
+		       b->device, b->warmup_ms, b->launches_per_inference, b->read_bytes_per_frame,
+		       b->upload_bytes_per_frame);
 	printf("%dx%d NV12 frame, %ld timed calls after %ld warm-up calls\n\n", BENCH_WIDTH, BENCH_HEIGHT, iterations,
 	       warmup);
 	printf("%-12s %10s %10s %10s\n", "stage (ms)", "median", "p99", "min");
@@ -138,8 +153,12 @@ int vigil_cli_bench(int argc, char **argv)
 	static const struct option options[] = {
 		{ "model", required_argument, NULL, 'm' },  { "iterations", required_argument, NULL, 'n' },
 		{ "warmup", required_argument, NULL, 'w' }, { "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' },         { "backend", required_argument, NULL, 'b' },
+		{ "device", required_argument, NULL, 'D' }, { NULL, 0, NULL, 0 },
 	};
+	enum vigil_backend backend = VIGIL_BACKEND_AUTO;
+	struct vigil_backend_info binfo;
+	const char *device = NULL;
 	const char *model_arg = NULL;
 	long iterations = DEFAULT_ITERATIONS, warmup = DEFAULT_WARMUP;
 	int json = 0, opt, ret = VIGIL_EXIT_FAIL;
@@ -153,8 +172,18 @@ int vigil_cli_bench(int argc, char **argv)
 	struct stats st[4];
 	long size;
 
-	while ((opt = getopt_long(argc, argv, "m:n:w:jh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "m:n:w:b:jh", options, NULL)) != -1) {
 		switch (opt) {
+		case 'b':
+			if (vigil_cli_parse_backend(optarg, &backend) < 0) {
+				fprintf(stderr, "vigil bench: --backend must be 'auto', 'cpu' or 'opencl', got '%s'\n",
+					optarg);
+				goto usage;
+			}
+			break;
+		case 'D':
+			device = optarg;
+			break;
 		case 'm':
 			model_arg = optarg;
 			break;
@@ -212,6 +241,8 @@ int vigil_cli_bench(int argc, char **argv)
 		goto free_buffers;
 	}
 	vigil_detector_config_init(&cfg);
+	cfg.backend = backend;
+	cfg.device = device;
 	if (vigil_detector_create(model, &cfg, &det) < 0) {
 		fprintf(stderr, "vigil bench: cannot create a detector: %s\n", vigil_last_error());
 		goto close_model;
@@ -237,13 +268,14 @@ int vigil_cli_bench(int argc, char **argv)
 	for (int s = 0; s < 4; s++)
 		st[s] = summarize(samples + (size_t)s * iterations, (size_t)iterations);
 
+	vigil_detector_backend_info(det, &binfo);
 	if (json) {
-		if (print_json(vigil_model_get_info(model), iterations, warmup, st) < 0) {
+		if (print_json(vigil_model_get_info(model), &binfo, iterations, warmup, st) < 0) {
 			fputs("vigil bench: out of memory formatting JSON\n", stderr);
 			goto destroy_detector;
 		}
 	} else {
-		print_text(vigil_model_get_info(model), iterations, warmup, st);
+		print_text(vigil_model_get_info(model), &binfo, iterations, warmup, st);
 	}
 	ret = VIGIL_EXIT_OK;
 

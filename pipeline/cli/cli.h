@@ -3,6 +3,8 @@
 #ifndef VIGIL_CLI_H
 #define VIGIL_CLI_H
 
+#include "vigil/vigil.h"
+
 /* Exit statuses of every subcommand. */
 enum {
 	VIGIL_EXIT_OK = 0,    /* everything worked */
@@ -18,5 +20,8 @@ int vigil_cli_run(int argc, char **argv);
 
 /* Parses a whole decimal integer in [min, max]; returns 0 or -1 (nothing written) on junk or range. */
 int vigil_cli_parse_int(const char *s, long min, long max, long *out);
+
+/* Parses "auto", "cpu" or "opencl" (--backend); returns 0 or -1. */
+int vigil_cli_parse_backend(const char *s, enum vigil_backend *out);
 
 #endif

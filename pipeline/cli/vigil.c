@@ -50,6 +50,8 @@ static const char detect_usage[] =
     "                         'face', or the COCO names of coco-ssd) [default: every label]\n"
     "  -s, --sampling MODE    resampling to the model input: 'center' (MediaPipe's GPU path, pixel\n"
     "                         centres) or 'corner' (MediaPipe's CPU path, OpenCV) [default: center]\n"
+    "  -b, --backend B        where inference runs: auto, cpu or opencl (README \"OpenCL\") [default: auto]\n"
+    "      --device D         OpenCL device: P:D indices or a name substring [default: $VIGIL_CL_DEVICE]\n"
     "  -j, --json             print one detection record (JSON) per image and line instead of a summary;\n"
     "                         \"frame\" is the image's 0-based position on the command line\n"
     "  -d, --draw OUT         write annotated JPEG copies: with one IMAGE, OUT is the file to write (or an\n"
@@ -88,6 +90,18 @@ int vigil_cli_parse_int(const char *s, long min, long max, long *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+int vigil_cli_parse_backend(const char *s, enum vigil_backend *out)
+{
+	static const enum vigil_backend all[] = { VIGIL_BACKEND_AUTO, VIGIL_BACKEND_CPU, VIGIL_BACKEND_OPENCL };
+
+	for (size_t i = 0; s && i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(s, vigil_backend_name(all[i])) == 0) {
+			*out = all[i];
+			return 0;
+		}
+	return -1;
 }
 
 static int parse_threshold(const char *s, float *out)
@@ -217,9 +231,11 @@ static int cmd_detect(int argc, char **argv)
 		{ "model", required_argument, NULL, 'm' },  { "threshold", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },         { "draw", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },         { "sampling", required_argument, NULL, 's' },
-		{ "labels", required_argument, NULL, 'l' }, { NULL, 0, NULL, 0 },
+		{ "labels", required_argument, NULL, 'l' }, { "backend", required_argument, NULL, 'b' },
+		{ "device", required_argument, NULL, 'D' }, { NULL, 0, NULL, 0 },
 	};
-	const char *model_arg = NULL, *draw = NULL, *labels = NULL;
+	const char *model_arg = NULL, *draw = NULL, *labels = NULL, *device = NULL;
+	enum vigil_backend backend = VIGIL_BACKEND_AUTO;
 	enum vigil_sampling sampling = VIGIL_SAMPLING_PIXEL_CENTER;
 	struct vigil_detector_config cfg;
 	struct vigil_model *model = NULL;
@@ -228,13 +244,21 @@ static int cmd_detect(int argc, char **argv)
 	int json = 0, nimages, failed = 0, draw_into_dir, ret, opt;
 	float threshold = -1.0f;
 
-	while ((opt = getopt_long(argc, argv, "m:t:s:jd:hl:", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "m:t:s:b:jd:hl:", options, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
 			labels = optarg;
 			break;
 		case 'm':
 			model_arg = optarg;
+			break;
+		case 'b':
+			if (vigil_cli_parse_backend(optarg, &backend) < 0)
+				return usage_error("detect", "--backend must be 'auto', 'cpu' or 'opencl', got '%s'",
+						   optarg);
+			break;
+		case 'D':
+			device = optarg;
 			break;
 		case 's':
 			if (strcmp(optarg, "center") == 0)
@@ -317,6 +341,8 @@ static int cmd_detect(int argc, char **argv)
 	vigil_detector_config_init(&cfg);
 	cfg.threshold = threshold;
 	cfg.sampling = sampling;
+	cfg.backend = backend;
+	cfg.device = device;
 	if (vigil_detector_create(model, &cfg, &det) < 0) {
 		fprintf(stderr, "vigil detect: cannot create a detector for '%s': %s\n", model_arg, vigil_last_error());
 		ret = VIGIL_EXIT_FAIL;

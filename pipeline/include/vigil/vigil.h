@@ -234,10 +234,15 @@ enum vigil_sampling {
 
 /** Where inference runs. */
 enum vigil_backend {
-	/** The fastest backend measured for the model and frame size (decided once at create); CPU today. */
+	/** The fastest backend measured for the model (decided once at create, logged): OpenCL when a GPU or
+	 * accelerator device (or the device named by config.device / $VIGIL_CL_DEVICE) runs the model faster
+	 * than the CPU, else the CPU. OpenCL is not even loaded when no device is named and the only installed
+	 * implementation is PoCL (CPU devices). An OpenCL failure falls back to the CPU with one warning. */
 	VIGIL_BACKEND_AUTO = 0,
-	VIGIL_BACKEND_CPU,    /**< the CPU kernels (SIMD where the CPU has it) */
-	VIGIL_BACKEND_OPENCL, /**< OpenCL; create fails with VIGIL_EUNSUPPORTED when it cannot be used */
+	VIGIL_BACKEND_CPU, /**< the CPU kernels (SIMD where the CPU has it) */
+	/** OpenCL (see README "OpenCL"); create fails with VIGIL_EUNSUPPORTED when it cannot be used (no
+	 * platform, build failure: the message holds the compiler log) and -EINVAL for an unknown device. */
+	VIGIL_BACKEND_OPENCL,
 };
 
 #define VIGIL_MAX_THREADS 64
@@ -251,6 +256,9 @@ struct vigil_detector_config {
 	enum vigil_sampling sampling; /**< default VIGIL_SAMPLING_PIXEL_CENTER */
 	int threads;                  /**< inference threads 1..VIGIL_MAX_THREADS (default 1); fixed at create */
 	enum vigil_backend backend;   /**< default VIGIL_BACKEND_AUTO; fixed at create */
+	/** OpenCL device: "P:D" (platform and device index), "D", or a substring of the device or platform
+	 * name; NULL (default) = $VIGIL_CL_DEVICE, else the first GPU. Read at create only. */
+	const char *device;
 };
 
 /** Fills @p config with the defaults. */
@@ -303,6 +311,25 @@ VIGIL_API const struct vigil_model *vigil_detector_model(const struct vigil_dete
  * empty entry; the previous filter then stays. No allocation; takes effect on the next frame.
  */
 VIGIL_API int vigil_detector_set_label_filter(struct vigil_detector *detector, const char *spec);
+
+/* ------------------------------------------------------------------------------------------------ */
+/** @name Backend in use */
+
+/** What vigil_detector_create() chose and measured. */
+struct vigil_backend_info {
+	enum vigil_backend backend;  /**< VIGIL_BACKEND_CPU or VIGIL_BACKEND_OPENCL (never AUTO) */
+	double warmup_ms;            /**< the dummy run at create (0 for the CPU backend) */
+	char device[256];            /**< OpenCL device "P:D name (platform, driver ...)", "" for the CPU */
+	int launches_per_inference;  /**< OpenCL kernel launches per frame (0 for the CPU) */
+	long read_bytes_per_frame;   /**< bytes read back from the device by the last frame (OpenCL) */
+	long upload_bytes_per_frame; /**< frame bytes uploaded to the device by the last frame (OpenCL) */
+};
+
+/** Fills @p info for @p detector. Not per-frame critical; thread-compatible with detect(). */
+VIGIL_API void vigil_detector_backend_info(const struct vigil_detector *detector, struct vigil_backend_info *info);
+
+/** "auto", "cpu", "opencl" (NULL for another value). */
+VIGIL_API const char *vigil_backend_name(enum vigil_backend backend);
 
 /* ------------------------------------------------------------------------------------------------ */
 /** @name Detection record (JSON) */
