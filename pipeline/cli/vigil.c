@@ -26,6 +26,7 @@ static const char main_usage[] = "Usage: vigil [--help] [--version] COMMAND [ARG
 				 "  detect   detect faces in images (text summary, JSON records, annotated copies)\n"
 				 "  models   list the built-in models\n"
 				 "  bench    time the detector on a synthetic 1920x1080 NV12 frame\n"
+				 "  eval     accuracy, tracking and latency against ground truth (video or images)\n"
 				 "  help     show the help of a command\n"
 				 "\n"
 				 "Options:\n"
@@ -383,6 +384,7 @@ static int cmd_models(int argc, char **argv)
 static char detect_name[] = "vigil detect";
 static char models_name[] = "vigil models";
 static char bench_name[] = "vigil bench";
+static char eval_name[] = "vigil eval";
 
 static const struct {
 	const char *name;
@@ -392,6 +394,7 @@ static const struct {
 	{ "detect", detect_name, cmd_detect },
 	{ "models", models_name, cmd_models },
 	{ "bench", bench_name, vigil_cli_bench },
+	{ "eval", eval_name, vigil_cli_eval },
 };
 
 int main(int argc, char **argv)
