@@ -451,12 +451,12 @@ static int source_next(struct source *s, struct vigil_frame *f, const char **nam
 	GstVideoInfo info;
 
 	*name = s->path;
-	s->sample = gst_app_sink_pull_sample(GST_APP_SINK(s->sink));
-	if (!s->sample) {
+	/* poll: a stream that fails (say, typefinding random bytes) posts an error but never reaches the sink */
+	while (!(s->sample = gst_app_sink_try_pull_sample(GST_APP_SINK(s->sink), 100 * GST_MSECOND))) {
 		GstBus *bus = gst_element_get_bus(s->pipeline);
 		GstMessage *m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
-		int ret = 0;
 
+		gst_object_unref(bus);
 		if (m) {
 			GError *e = NULL;
 			gchar *dbg = NULL;
@@ -467,10 +467,12 @@ static int source_next(struct source *s, struct vigil_frame *f, const char **nam
 			g_clear_error(&e);
 			g_free(dbg);
 			gst_message_unref(m);
-			ret = -1;
+			return -1;
 		}
-		gst_object_unref(bus);
-		return ret;
+		if (gst_app_sink_is_eos(GST_APP_SINK(s->sink)))
+			return 0;
+		if (interrupted)
+			return 0;
 	}
 	if (!gst_video_info_from_caps(&info, gst_sample_get_caps(s->sample)) ||
 	    !gst_video_frame_map(&s->vframe, &info, gst_sample_get_buffer(s->sample), GST_MAP_READ)) {
