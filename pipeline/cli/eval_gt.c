@@ -167,13 +167,13 @@ int ev_gt_parse_mot(const char *text, size_t len, const char *name, ev_label_fn 
 		err = check_box(name, line, v[2], v[3], v[4], v[5]);
 		if (err)
 			return err;
+		if (ncol >= 8 && (v[7] != floor(v[7]) || v[7] < -1 || v[7] > 12 || v[7] == 0))
+			return vigil_error(-EINVAL, "%s:%d: class must be -1 or 1..12 (MOTChallenge), got %g", name,
+					   line, v[7]);
 		const int cls = ncol >= 8 ? (int)v[7] : -1;
 		const char *what = "person";
 		int ignore = v[6] == 0;
 
-		if (ncol >= 8 && (v[7] != floor(v[7]) || v[7] < -1 || v[7] > 12 || v[7] == 0))
-			return vigil_error(-EINVAL, "%s:%d: class must be -1 or 1..12 (MOTChallenge), got %g", name,
-					   line, v[7]);
 		switch (cls) {
 		case -1:
 		case 1:

@@ -465,7 +465,8 @@ int ev_evaluate(const struct ev_boxes *gt, const struct ev_boxes *det, int n_lab
 	gcopy = malloc((gt->n ? gt->n : 1) * sizeof(*gcopy));
 	if (!gcopy)
 		goto out;
-	memcpy(gcopy, gt->v, gt->n * sizeof(*gcopy));
+	if (gt->n)
+		memcpy(gcopy, gt->v, gt->n * sizeof(*gcopy));
 	for (size_t i = 0; i < gt->n; i++)
 		if (params->min_size > 0 && gcopy[i].h < params->min_size)
 			gcopy[i].ignore = 1;
