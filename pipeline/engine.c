@@ -254,6 +254,8 @@ static int prepare_step(struct vigil_program *p, int i)
 	}
 	case VIGIL_OP_RESHAPE:
 		return 0;
+	default: /* quantized-only kinds: pipeline/engine_q8.c */
+		break;
 	}
 	return vigil_error(VIGIL_EUNSUPPORTED, "operator %d: kind %d has no CPU kernel", op->source_index, op->kind);
 }
@@ -385,6 +387,10 @@ int vigil_program_create(const struct vigil_graph *g, struct vigil_program **out
 	*out = NULL;
 	if (!p)
 		return -ENOMEM;
+	if (vigil_graph_is_quantized(g)) {
+		free(p);
+		return vigil_error(VIGIL_EUNSUPPORTED, "the float executor cannot run a quantized graph (engine_q8.h)");
+	}
 	p->graph = g;
 	p->steps = calloc(g->n_ops ? g->n_ops : 1, sizeof(*p->steps));
 	p->offset = calloc(g->n_tensors ? g->n_tensors : 1, sizeof(*p->offset));
@@ -495,6 +501,8 @@ void vigil_program_run(const struct vigil_program *p, float *arena)
 		case VIGIL_OP_RESHAPE:
 			if (out != in) /* only a constant input is not aliased */
 				memcpy(out, in, p->graph->tensors[op->output].count * sizeof(float));
+			break;
+		default: /* refused by prepare_step */
 			break;
 		}
 	}

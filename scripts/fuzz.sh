@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# libFuzzer runs over every parser: the TFLite model reader (SECONDS), the JPEG/PNG decoders (SECONDS/3) and
-# `vigil eval`'s ground-truth readers, MOT / VOC+dlib XML / COCO JSON (SECONDS/12 each).
+# libFuzzer runs over every parser: the TFLite model reader (SECONDS), the JPEG/PNG decoders (SECONDS/3), the
+# FlexBuffers custom-options reader (SECONDS/4, at least 15 s) and `vigil eval`'s ground-truth readers, MOT /
+# VOC+dlib XML / COCO JSON (SECONDS/12 each).
 # Usage: scripts/fuzz.sh [--seconds N]   (CI: 60; a soak: scripts/fuzz.sh --seconds 3600)
 # Corpora grow under fuzz-corpus/ (git-ignored); crashes are written to fuzz-corpus/crashes/ and fail the run.
 set -euo pipefail
@@ -15,14 +16,18 @@ while [ $# -gt 0 ]; do
 done
 SECONDS_IMAGE=$((SECONDS_MODEL / 3))
 [ "$SECONDS_IMAGE" -ge 1 ] || SECONDS_IMAGE=1
+SECONDS_FLEX=$((SECONDS_MODEL / 4))
+[ "$SECONDS_FLEX" -ge 15 ] || SECONDS_FLEX=15
 SECONDS_GT=$((SECONDS_MODEL / 12))
 [ "$SECONDS_GT" -ge 1 ] || SECONDS_GT=1
 
 [ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzzing=true -Dbuildtype=debugoptimized >/dev/null
-meson compile -C build-fuzz tests/fuzz/fuzz_model tests/fuzz/fuzz_image tests/fuzz/fuzz_gt_mot tests/fuzz/fuzz_gt_xml \
-  tests/fuzz/fuzz_gt_coco
+meson compile -C build-fuzz tests/fuzz/fuzz_model tests/fuzz/fuzz_image tests/fuzz/fuzz_flexbuf tests/fuzz/fuzz_gt_mot \
+  tests/fuzz/fuzz_gt_xml tests/fuzz/fuzz_gt_coco
 
-mkdir -p fuzz-corpus/model fuzz-corpus/image fuzz-corpus/crashes fuzz-corpus/gt_mot fuzz-corpus/gt_xml fuzz-corpus/gt_coco
+mkdir -p fuzz-corpus/model fuzz-corpus/image fuzz-corpus/flexbuf fuzz-corpus/crashes fuzz-corpus/gt_mot fuzz-corpus/gt_xml \
+  fuzz-corpus/gt_coco
+cp -n tests/data/flexbuf/*.bin fuzz-corpus/flexbuf/ 2>/dev/null || true
 cp -n tests/data/eval/seed_gt.txt fuzz-corpus/gt_mot/ 2>/dev/null || true
 cp -n tests/data/eval/faces.dlib.xml tests/data/eval/voc/*.xml fuzz-corpus/gt_xml/ 2>/dev/null || true
 cp -n tests/data/eval/faces.coco.json fuzz-corpus/gt_coco/ 2>/dev/null || true
@@ -43,6 +48,7 @@ run() { # target seconds corpus
 status=0
 run fuzz_model "$SECONDS_MODEL" fuzz-corpus/model || status=1
 run fuzz_image "$SECONDS_IMAGE" fuzz-corpus/image || status=1
+run fuzz_flexbuf "$SECONDS_FLEX" fuzz-corpus/flexbuf || status=1
 for f in mot xml coco; do
   run fuzz_gt_$f "$SECONDS_GT" fuzz-corpus/gt_$f || status=1
 done

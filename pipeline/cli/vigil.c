@@ -45,6 +45,9 @@ static const char detect_usage[] =
     "Options:\n"
     "  -m, --model NAME|PATH  built-in model name (see 'vigil models') or .tflite file [default: face-full]\n"
     "  -t, --threshold T      minimum score, 0..1 [default: the model's]\n"
+    "  -l, --labels SPEC      keep only these labels, each with an optional minimum score replacing\n"
+    "                         --threshold: 'person,car' or 'person=0.6,car=0.4' (names from the model:\n"
+    "                         'face', or the COCO names of coco-ssd) [default: every label]\n"
     "  -s, --sampling MODE    resampling to the model input: 'center' (MediaPipe's GPU path, pixel\n"
     "                         centres) or 'corner' (MediaPipe's CPU path, OpenCV) [default: center]\n"
     "  -j, --json             print one detection record (JSON) per image and line instead of a summary;\n"
@@ -208,15 +211,12 @@ free_image:
 static int cmd_detect(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "model", required_argument, NULL, 'm' },
-		{ "threshold", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "draw", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "sampling", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
+		{ "model", required_argument, NULL, 'm' },  { "threshold", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },         { "draw", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },         { "sampling", required_argument, NULL, 's' },
+		{ "labels", required_argument, NULL, 'l' }, { NULL, 0, NULL, 0 },
 	};
-	const char *model_arg = NULL, *draw = NULL;
+	const char *model_arg = NULL, *draw = NULL, *labels = NULL;
 	enum vigil_sampling sampling = VIGIL_SAMPLING_PIXEL_CENTER;
 	struct vigil_detector_config cfg;
 	struct vigil_model *model = NULL;
@@ -225,8 +225,11 @@ static int cmd_detect(int argc, char **argv)
 	int json = 0, nimages, failed = 0, draw_into_dir, ret, opt;
 	float threshold = -1.0f;
 
-	while ((opt = getopt_long(argc, argv, "m:t:s:jd:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "m:t:s:jd:hl:", options, NULL)) != -1) {
 		switch (opt) {
+		case 'l':
+			labels = optarg;
+			break;
 		case 'm':
 			model_arg = optarg;
 			break;
@@ -317,6 +320,11 @@ static int cmd_detect(int argc, char **argv)
 		goto close_model;
 	}
 
+	if (labels && vigil_detector_set_label_filter(det, labels) < 0) {
+		fprintf(stderr, "vigil detect: --labels: %s\n", vigil_last_error());
+		ret = VIGIL_EXIT_USAGE;
+		goto destroy_detector;
+	}
 	for (int i = 0; i < nimages; i++) {
 		const char *out = draw_into_dir ? outputs[i] : draw;
 
@@ -327,6 +335,7 @@ static int cmd_detect(int argc, char **argv)
 		fprintf(stderr, "vigil detect: %d of %d images failed\n", failed, nimages);
 	ret = failed ? VIGIL_EXIT_FAIL : VIGIL_EXIT_OK;
 
+destroy_detector:
 	vigil_detector_destroy(det);
 close_model:
 	vigil_model_close(model);
