@@ -15,6 +15,9 @@ PKGS=(
   python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   # tests: Check, sanitizer and libFuzzer runtimes, formatting, python3 for JSON checks
   check libclang-rt-14-dev clang-format python3
+  # vigil eval: GMarkup (VOC/dlib XML ground truth), appsink, the MPEG-4 decoder for PETS09's vtest.avi, and
+  # scripts/plot-eval.py
+  libglib2.0-dev gstreamer1.0-libav python3-matplotlib
 )
 
 missing=()

@@ -164,6 +164,31 @@ else
 	not_ok "SIGINT: the dump holds whole lines only"
 fi
 
+# ---- vigil detect --track: images as one sequence ----
+S3=$D/faces/sample3.jpg
+run detect --track --json "$S3" "$S3" "$S3" "$S3"
+if [ "$rc" -eq 0 ] && python3 -c '
+import json, sys
+ids = [[d.get("track_id") for d in json.loads(l)["detections"]] for l in open(sys.argv[1])]
+assert len(ids) == 4 and ids[0] == ids[1] == [None] * 3, ids
+assert ids[2] == ids[3] and sorted(ids[2]) == [1, 2, 3], ids
+' "$T/out" >"$T/py" 2>&1; then ok "detect --track: ids from the 3rd image on, stable"; else
+	cat "$T/py"
+	not_ok "detect --track: ids from the 3rd image on, stable"
+fi
+
+# ---- scripts/plot-eval.py (Debian's matplotlib: /usr/bin/python3) ----
+run eval --model face-full --label-map person=face --format mot --gt "$T/gt.txt" --track --json "$T/still.avi"
+cp "$T/out" "$T/report.json"
+if /usr/bin/python3 "$D/../../scripts/plot-eval.py" "$T/report.json" -o "$T/plots" >"$T/err" 2>&1 &&
+	[ "$(head -c 4 "$T/plots/pr_curve.png" | od -An -c | tr -d ' ')" = "211PNG" ] &&
+	[ "$(head -c 4 "$T/plots/latency.png" | od -An -c | tr -d ' ')" = "211PNG" ] &&
+	grep -q "data:image/png;base64" "$T/plots/report.html" && grep -q "<td>0.800</td>" "$T/plots/report.html"; then
+	ok "plot-eval.py: PR curve and latency PNGs, HTML report with the MOTA"
+else
+	not_ok "plot-eval.py: PR curve and latency PNGs, HTML report with the MOTA"
+fi
+
 # ---- bad input ----
 printf '1,1,10,10,40,40,1\n2,1,10,x,40,40,1\n' >"$T/bad.txt"
 run eval --model face-full --label-map person=face --format mot --gt "$T/bad.txt" "$T/still.avi"
