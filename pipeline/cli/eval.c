@@ -52,6 +52,12 @@ static const char eval_usage[] =
     "      --iou T                IoU for precision, recall and tracking matches [default: 0.5]\n"
     "      --min-size PX          ground truth lower than PX pixels is an ignore region [default: 0]\n"
     "      --frames N             stop after N frames\n"
+    "      --detections FILE      evaluate these detections (MOTChallenge lines, as --dump writes them or any\n"
+    "                             tracker does) instead of running the model; INPUT is then not needed. Their\n"
+    "                             ids are the hypotheses unless --track re-tracks them\n"
+    "      --track-min-hits K     tracker: detections that confirm a track [default: 3]\n"
+    "      --track-max-misses M   tracker: missed inferences that end a track [default: 5]\n"
+    "      --track-iou T          tracker: minimum IoU to associate [default: 0.3]\n"
     "  -d, --dump FILE            write every detection as MOTChallenge lines\n"
     "                             frame,track_id,x,y,w,h,score,-1,-1,-1 (1-based frames and pixels, -1 untracked)\n"
     "  -j, --json                 print one JSON report instead of the table\n"
@@ -130,6 +136,15 @@ static double percentile(const double *v, size_t n, double p)
 		return NAN;
 	k = (size_t)ceil(p / 100.0 * (double)n);
 	return v[k ? k - 1 : 0];
+}
+
+static int cmp_box_frame_line(const void *a, const void *b)
+{
+	const struct ev_box *x = a, *y = b;
+
+	if (x->frame != y->frame)
+		return x->frame < y->frame ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
 }
 
 /* ---- labels ---- */
@@ -548,7 +563,9 @@ static json_t *stage_json(struct samples *s)
 /* ---- the command ---- */
 
 struct opts {
-	const char *model, *gt, *format, *dump, *input;
+	const char *model, *gt, *format, *dump, *input, *detections;
+	long min_hits, max_misses;
+	float track_iou;
 	char *labels, *label_map;
 	float threshold, iou, min_size;
 	long interval, max_frames;
@@ -618,10 +635,24 @@ int vigil_cli_eval(int argc, char **argv)
 		{ "dump", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "detections", required_argument, NULL, 'D' },
+		{ "track-min-hits", required_argument, NULL, 'K' },
+		{ "track-max-misses", required_argument, NULL, 'X' },
+		{ "track-iou", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { .model = NULL, .threshold = -1, .iou = 0.5f, .interval = 1, .max_frames = -1 };
+	struct opts o = { .model = NULL,
+			  .threshold = -1,
+			  .iou = 0.5f,
+			  .interval = 1,
+			  .max_frames = -1,
+			  .min_hits = -1,
+			  .max_misses = -1,
+			  .track_iou = -1 };
+	struct ev_boxes replay = { 0 }; /* --detections */
+	int replay_frames = 0;
+	size_t replay_pos = 0;
 	struct eval_ctx ctx = { 0 };
 	struct vigil_model *model = NULL;
 	struct vigil_detector *det = NULL;
@@ -688,6 +719,21 @@ int vigil_cli_eval(int argc, char **argv)
 		case 'q':
 			o.quiet = 1;
 			break;
+		case 'D':
+			o.detections = optarg;
+			break;
+		case 'K':
+			if (vigil_cli_parse_int(optarg, 1, 1000, &o.min_hits) < 0)
+				return usage("--track-min-hits must be 1..1000, got '%s'", optarg);
+			break;
+		case 'X':
+			if (vigil_cli_parse_int(optarg, 1, 1000, &o.max_misses) < 0)
+				return usage("--track-max-misses must be 1..1000, got '%s'", optarg);
+			break;
+		case 'U':
+			if (parse_float(optarg, 0.01f, 1, &o.track_iou) < 0)
+				return usage("--track-iou must be a number from 0.01 to 1, got '%s'", optarg);
+			break;
 		case 'h':
 			fputs(eval_usage, stdout);
 			return VIGIL_EXIT_OK;
@@ -696,10 +742,14 @@ int vigil_cli_eval(int argc, char **argv)
 			return VIGIL_EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1)
+	if (o.detections ? optind < argc - 1 : optind != argc - 1)
 		return usage("%s", optind >= argc ? "needs one INPUT (a video file or a directory of images)"
 						  : "takes exactly one INPUT");
-	o.input = argv[optind];
+	o.input = optind < argc ? argv[optind] : NULL;
+	if (o.detections && o.input)
+		return usage("%s", "--detections replaces INPUT: give one or the other");
+	if (o.detections && strcmp(o.format ? o.format : "", "mot"))
+		return usage("%s", "--detections needs --format mot (frames are numbers, not image names)");
 	if (!o.gt)
 		return usage("%s", "--gt FILE is required");
 	if (!o.format)
@@ -755,22 +805,53 @@ int vigil_cli_eval(int argc, char **argv)
 		fprintf(stderr, "vigil eval: cannot create the detector: %s\n", vigil_last_error());
 		goto out;
 	}
-	if (o.track && vigil_tracker_create(NULL, &trk) < 0) {
+	struct vigil_tracker_config tc;
+
+	vigil_tracker_config_init(&tc);
+	if (o.min_hits > 0)
+		tc.min_hits = (int)o.min_hits;
+	if (o.max_misses > 0)
+		tc.max_misses = (int)o.max_misses;
+	if (o.track_iou > 0)
+		tc.iou_threshold = o.track_iou;
+	if (o.track && vigil_tracker_create(&tc, &trk) < 0) {
 		fprintf(stderr, "vigil eval: cannot create the tracker: %s\n", vigil_last_error());
 		goto out;
 	}
 	held = calloc(1024, sizeof(*held));
 	if (!held)
 		goto out;
-	if (source_open(&src, o.input) < 0)
+	if (o.detections) {
+		size_t len;
+		char *text = read_all(o.detections, &len);
+		const char *lname = ctx.n_selected ? ctx.selected[0] : vigil_model_label(model, 0);
+		int err;
+
+		if (!text) {
+			fprintf(stderr, "vigil eval: cannot read %s: %s\n", o.detections, strerror(errno));
+			goto out;
+		}
+		err = ev_dets_parse_mot(text, len, o.detections, model_label_id(model, lname), &replay, &replay_frames);
+		free(text);
+		if (err) {
+			fprintf(stderr, "vigil eval: %s\n", err == -ENOMEM ? "out of memory" : vigil_last_error());
+			goto out;
+		}
+		if (replay.n)
+			qsort(replay.v, replay.n, sizeof(*replay.v), cmp_box_frame_line);
+		if (replay_frames < gt.max_frame)
+			replay_frames = gt.max_frame;
+	} else if (source_open(&src, o.input) < 0) {
 		goto out;
-	src_open = 1;
-	if (src.is_video && strcmp(o.format, "mot")) {
+	} else {
+		src_open = 1;
+	}
+	if (src_open && src.is_video && strcmp(o.format, "mot")) {
 		fprintf(stderr, "vigil eval: --format %s names images by file; a video needs --format mot\n", o.format);
 		goto out;
 	}
 	/* per-image ground truth: box.frame is an image slot; map the slots to INPUT's order */
-	if (strcmp(o.format, "mot")) {
+	if (src_open && strcmp(o.format, "mot")) {
 		int matched = 0;
 
 		gt_frame_map = malloc((size_t)(gt.n_images + 1) * sizeof(int));
@@ -820,7 +901,10 @@ int vigil_cli_eval(int argc, char **argv)
 		sig_installed = 1;
 
 	const int show_progress = !o.quiet && isatty(STDERR_FILENO);
-	const int total = o.max_frames > 0 ? (int)o.max_frames : src.is_video ? gt.max_frame : src.n_files;
+	const int total = o.max_frames > 0           ? (int)o.max_frames
+			  : o.detections             ? replay_frames
+			  : src_open && src.is_video ? gt.max_frame
+						     : src.n_files;
 	int width = 0, height = 0;
 
 	t_start = now_ms();
@@ -830,8 +914,18 @@ int vigil_cli_eval(int argc, char **argv)
 		struct vigil_detections heldd;
 		const char *name = NULL;
 		double t0 = now_ms(), t1, t2;
-		int r = source_next(&src, &frame, &name);
+		int r;
 
+		if (o.detections) {
+			/* replay: this frame's detections from the file (sorted by frame after reading) */
+			if (frames >= replay_frames)
+				break;
+			memset(&frame, 0, sizeof(frame));
+			name = o.detections;
+			r = 1;
+		} else {
+			r = source_next(&src, &frame, &name);
+		}
 		if (r < 0)
 			goto out;
 		if (r == 0)
@@ -843,7 +937,7 @@ int vigil_cli_eval(int argc, char **argv)
 		width = frame.width;
 		height = frame.height;
 		/* ground truth must lie (at least partly) inside this frame */
-		for (size_t i = 0; i < gt.boxes.n; i++) {
+		for (size_t i = 0; i < gt.boxes.n && !o.detections; i++) {
 			const struct ev_box *b = &gt.boxes.v[i];
 
 			if (b->frame == frames &&
@@ -855,7 +949,32 @@ int vigil_cli_eval(int argc, char **argv)
 			}
 		}
 		sample_add(&lat[ST_DECODE], t1 - t0);
-		if (frames % o.interval == 0) {
+		if (frames % o.interval == 0 && o.detections) {
+			n_held = 0;
+			while (replay_pos < replay.n && replay.v[replay_pos].frame < frames)
+				replay_pos++;
+			for (; replay_pos < replay.n && replay.v[replay_pos].frame == frames && n_held < 1024;
+			     replay_pos++) {
+				const struct ev_box *b = &replay.v[replay_pos];
+				struct vigil_detection *d = &held[n_held++];
+
+				memset(d, 0, sizeof(*d));
+				d->label_id = b->label;
+				d->label = vigil_model_label(model, b->label);
+				d->score = b->score;
+				d->x = b->x;
+				d->y = b->y;
+				d->w = b->w;
+				d->h = b->h;
+				d->track_id = b->id;
+			}
+			heldd = (struct vigil_detections){ .count = n_held, .items = held, .pts_ns = -1 };
+			out = &heldd;
+			inferences++;
+			t2 = now_ms();
+			if (trk && vigil_tracker_update(trk, &heldd, &out) < 0)
+				goto out;
+		} else if (frames % o.interval == 0) {
 			if (vigil_detector_detect(det, &frame, &out) < 0) {
 				fprintf(stderr, "vigil eval: %s: detection failed on frame %d: %s\n", name, frames + 1,
 					vigil_last_error());
@@ -926,7 +1045,9 @@ int vigil_cli_eval(int argc, char **argv)
 	}
 
 	/* metrics over the frames processed */
-	const struct ev_params params = { .iou = o.iou, .min_size = o.min_size, .tracking = o.track && gt.has_ids };
+	const struct ev_params params = { .iou = o.iou,
+					  .min_size = o.min_size,
+					  .tracking = (o.track || o.detections) && gt.has_ids };
 	const struct vigil_model_info *info = vigil_model_get_info(model);
 
 	if (ev_evaluate(&gt.boxes, &dets, info->num_labels, frames, &params, &res) < 0) {
@@ -1040,6 +1161,7 @@ out:
 	free(gt_frame_map);
 	free(held);
 	ev_boxes_free(&dets);
+	ev_boxes_free(&replay);
 	ev_gt_free(&gt);
 	vigil_tracker_destroy(trk);
 	vigil_detector_destroy(det);

@@ -224,6 +224,79 @@ int ev_gt_parse_mot(const char *text, size_t len, const char *name, ev_label_fn 
 	return 0;
 }
 
+int ev_dets_parse_mot(const char *text, size_t len, const char *name, int label, struct ev_boxes *out, int *max_frame)
+{
+	char buf[1024];
+	int line = 0;
+	size_t pos = 0;
+
+	*max_frame = 0;
+	while (pos < len) {
+		size_t end = pos;
+		double v[7];
+		int ncol = 0, err;
+
+		while (end < len && text[end] != '\n')
+			end++;
+		line++;
+		if (end - pos >= sizeof(buf))
+			return vigil_error(-EINVAL, "%s:%d: line longer than %zu bytes", name, line, sizeof(buf) - 1);
+		if (memchr(text + pos, 0, end - pos))
+			return vigil_error(-EINVAL, "%s:%d: NUL byte in a text file", name, line);
+		memcpy(buf, text + pos, end - pos);
+		buf[end - pos] = 0;
+		pos = end + 1;
+		char *p = buf;
+
+		while (*p == ' ' || *p == '\t' || *p == '\r')
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		for (char *tok = p; ncol < 7; ncol++) {
+			char *comma = strchr(tok, ',');
+
+			if (comma)
+				*comma = 0;
+			err = parse_num(name, line, ncol + 1, tok, &v[ncol]);
+			if (err)
+				return err;
+			if (!comma) {
+				ncol++;
+				break;
+			}
+			tok = comma + 1;
+		}
+		if (ncol < 7)
+			return vigil_error(-EINVAL,
+					   "%s:%d: %d columns, detections need at least 7 (frame,id,x,y,w,h,score)",
+					   name, line, ncol);
+		if (v[0] != floor(v[0]) || v[0] < 1 || v[0] > MAX_FRAME)
+			return vigil_error(-EINVAL, "%s:%d: frame must be a whole number from 1, got %g", name, line,
+					   v[0]);
+		if (v[1] != floor(v[1]) || v[1] < -1 || v[1] > 1e15)
+			return vigil_error(-EINVAL, "%s:%d: id must be -1 or a whole number >= 0, got %g", name, line,
+					   v[1]);
+		err = check_box(name, line, v[2], v[3], v[4], v[5]);
+		if (err)
+			return err;
+		struct ev_box b = { .frame = (int)v[0] - 1,
+				    .label = label,
+				    .id = (int64_t)v[1],
+				    .x = (float)(v[2] - 1),
+				    .y = (float)(v[3] - 1),
+				    .w = (float)v[4],
+				    .h = (float)v[5],
+				    .score = (float)v[6],
+				    .line = line };
+
+		if (ev_boxes_push(out, &b) < 0)
+			return -ENOMEM;
+		if (b.frame + 1 > *max_frame)
+			*max_frame = b.frame + 1;
+	}
+	return 0;
+}
+
 /* ---- PASCAL VOC and dlib XML (GMarkup) ---- */
 
 struct xml_state {

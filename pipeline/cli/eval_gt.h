@@ -44,6 +44,11 @@ int ev_gt_parse_xml(const char *text, size_t len, const char *name, const char *
  * the line and column. */
 int ev_gt_parse_coco(const char *text, size_t len, const char *name, ev_label_fn label, void *ctx, struct ev_gt *gt);
 
+/* Detections or tracker output in MOTChallenge form (what `vigil eval --dump` writes, and most trackers):
+ * frame,id,x,y,w,h,score[,...] with 1-based frames and pixels; id -1 = untracked. Every box gets @p label.
+ * *max_frame receives the largest frame index + 1. */
+int ev_dets_parse_mot(const char *text, size_t len, const char *name, int label, struct ev_boxes *out, int *max_frame);
+
 /* Index of image @p file (compared by base name) in gt->images, or -1. */
 int ev_gt_image_index(const struct ev_gt *gt, const char *file);
 

@@ -42,6 +42,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int err;
 
 #if defined(FUZZ_GT_MOT)
+	struct ev_boxes dets = { 0 };
+	int max_frame = 0;
+
+	/* the same text as detections (vigil eval --detections) */
+	err = ev_dets_parse_mot((const char *)data, size, "fuzz.txt", 1, &dets, &max_frame);
+	require(err == 0 || err == -EINVAL || err == -ENOMEM);
+	require(err || max_frame >= 0);
+	ev_boxes_free(&dets);
 	err = ev_gt_parse_mot((const char *)data, size, "fuzz.txt", labels, NULL, &gt);
 #elif defined(FUZZ_GT_XML)
 	err = ev_gt_parse_xml((const char *)data, size, "fuzz.xml", "face", labels, NULL, &gt);
