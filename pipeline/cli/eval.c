@@ -435,6 +435,8 @@ static void source_close(struct source *s)
 		gst_element_set_state(s->pipeline, GST_STATE_NULL);
 		gst_object_unref(s->sink);
 		gst_object_unref(s->pipeline);
+		/* GStreamer's own global state, so that leak checkers see only ours */
+		gst_deinit();
 	}
 #endif
 }
@@ -1072,10 +1074,13 @@ int vigil_cli_eval(int argc, char **argv)
 		for (int l = 0; l < res.n_labels; l++) {
 			const struct ev_label_result *L = &res.labels[l];
 			const char *lname = vigil_model_label(model, l);
-			json_t *lo, *curve_r = json_array(), *curve_p = json_array(), *ap_at = json_array();
+			json_t *lo, *curve_r, *curve_p, *ap_at;
 
 			if (!lname || !label_selected(&ctx, lname))
 				continue;
+			curve_r = json_array();
+			curve_p = json_array();
+			ap_at = json_array();
 			for (int j = 0; j < EV_PR_POINTS; j++) {
 				json_array_append_new(curve_r, json_real((double)j / (EV_PR_POINTS - 1)));
 				json_array_append_new(curve_p, num_or_null(L->pr_precision[j]));
