@@ -36,7 +36,11 @@ struct q8_step {
 	int32_t *mult; /* per output channel (owned) */
 	int *shift;
 	float *fscale;
-	float *anchors; /* dequantized anchors (owned) */
+	float *anchors;
+	int16_t *packed; /* AVX2 pointwise convolution: packed weights and their sums (owned), or NULL */
+	int32_t *wsum;
+	int im2col;
+	/* packed is for kh*kw*in_c columns gathered per output pixel (other convolutions) */ /* dequantized anchors (owned) */
 };
 
 struct vigil_q8_program {
@@ -46,6 +50,10 @@ struct vigil_q8_program {
 	int *alias;
 	size_t arena_bytes;
 	enum vigil_q8_requant requant;
+	int fast;          /* optimised kernels (identical results), unless VIGIL_Q8_REFERENCE=1 */
+	int avx2;          /* fast and the CPU has AVX2 */
+	size_t acc_offset; /* arena bytes for one int32 per channel (depthwise accumulators) */
+	size_t col_offset; /* arena bytes for the im2col columns of one convolution */
 };
 
 static const struct vigil_tensor *tensor(const struct vigil_q8_program *p, int i)
@@ -119,6 +127,20 @@ static int prepare_conv(struct vigil_q8_program *p, struct q8_step *s)
 	a->shift = s->shift;
 	vigil_q_act_range(op->p.conv.act, out->quant.scale, out->quant.zero_point, s->is_signed, &a->act_min,
 			  &a->act_max);
+#if VIGIL_Q8_HAVE_AVX2
+	if (p->avx2 && !dw && !s->is_signed) {
+		/* weights are [oc][kh][kw][in_c]: one row of K = kh*kw*in_c per output channel, as the columns */
+		const int k = a->kh * a->kw * a->in_c;
+
+		s->im2col = !(a->kh == 1 && a->kw == 1 && a->stride_h == 1 && a->stride_w == 1 && a->out_h == a->in_h &&
+			      a->out_w == a->in_w);
+		s->packed = aligned_alloc(32, (vigil_u8_conv1x1_pack_size(k, oc) + 31) / 32 * 32);
+		s->wsum = malloc((size_t)oc * sizeof(*s->wsum));
+		if (!s->packed || !s->wsum)
+			return -ENOMEM;
+		vigil_u8_conv1x1_pack(w->data, k, oc, s->packed, s->wsum);
+	}
+#endif
 	return 0;
 }
 
@@ -356,6 +378,21 @@ static int plan_arena(struct vigil_q8_program *p, const size_t *scratch)
 	for (int t = 0; t < nt; t++)
 		if (!g->tensors[t].data)
 			p->offset[t] = p->offset[root_of(p, t)];
+	p->acc_offset = p->arena_bytes;
+	for (int i = 0; i < g->n_ops; i++)
+		if (g->ops[i].kind == VIGIL_OP_DWCONV2D &&
+		    p->acc_offset + (size_t)g->tensors[g->ops[i].output].dims[3] * 4 > p->arena_bytes)
+			p->arena_bytes = p->acc_offset +
+					 ((size_t)g->tensors[g->ops[i].output].dims[3] * 4 + ALIGN - 1) / ALIGN * ALIGN;
+	p->col_offset = p->arena_bytes;
+	for (int i = 0; i < g->n_ops; i++)
+		if (p->steps[i].im2col) {
+			const struct vigil_q8_conv_args *a = &p->steps[i].a.conv;
+			const size_t bytes = (size_t)a->out_h * a->out_w * a->kh * a->kw * a->in_c;
+
+			if (p->col_offset + bytes > p->arena_bytes)
+				p->arena_bytes = p->col_offset + (bytes + ALIGN - 1) / ALIGN * ALIGN;
+		}
 	for (int i = 0; i < g->n_ops; i++)
 		if (scratch[i]) {
 			p->steps[i].a.detpp.scratch_offset = p->arena_bytes;
@@ -375,6 +412,8 @@ void vigil_q8_program_destroy(struct vigil_q8_program *p)
 		free(p->steps[i].mult);
 		free(p->steps[i].shift);
 		free(p->steps[i].fscale);
+		free(p->steps[i].packed);
+		free(p->steps[i].wsum);
 		free(p->steps[i].anchors);
 	}
 	free(p->steps);
@@ -394,6 +433,10 @@ int vigil_q8_program_create(const struct vigil_graph *g, enum vigil_q8_requant r
 		goto fail;
 	p->graph = g;
 	p->requant = requant;
+	p->fast = !(getenv("VIGIL_Q8_REFERENCE") && *getenv("VIGIL_Q8_REFERENCE") == '1');
+#if VIGIL_Q8_HAVE_AVX2
+	p->avx2 = p->fast && __builtin_cpu_supports("avx2");
+#endif
 	p->steps = calloc(g->n_ops ? g->n_ops : 1, sizeof(*p->steps));
 	p->offset = calloc(g->n_tensors ? g->n_tensors : 1, sizeof(*p->offset));
 	p->alias = calloc(g->n_tensors ? g->n_tensors : 1, sizeof(*p->alias));
@@ -450,6 +493,20 @@ int vigil_q8_program_run(const struct vigil_q8_program *p, void *arena)
 
 			a.input = in;
 			a.output = out;
+#if VIGIL_Q8_HAVE_AVX2
+			if (s->packed && s->im2col) {
+				vigil_u8_conv_im2col__avx2(&a, (uint8_t *)arena + p->col_offset, s->packed, s->wsum);
+				break;
+			}
+			if (s->packed) {
+				vigil_u8_conv1x1__avx2(&a, s->packed, s->wsum);
+				break;
+			}
+#endif
+			if (op->kind == VIGIL_OP_DWCONV2D && p->fast && !s->is_signed && a.depth_multiplier == 1) {
+				vigil_u8_dwconv2d_m1__c(&a, (int32_t *)((uint8_t *)arena + p->acc_offset));
+				break;
+			}
 			if (op->kind == VIGIL_OP_CONV2D)
 				(s->is_signed ? vigil_i8_conv2d__c : vigil_u8_conv2d__c)(&a);
 			else

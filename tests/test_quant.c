@@ -514,6 +514,187 @@ START_TEST(test_conv_random)
 }
 END_TEST
 
+/* The optimised uint8 kernels (AVX2 pointwise, channel-vectorised depthwise) give the reference's bytes. */
+START_TEST(test_fast_kernels_identical)
+{
+	uint64_t st = 0xfa57;
+
+	for (int iter = 0; iter < 40; iter++) {
+		const int h = rnd(&st, 1, 7), w = rnd(&st, 1, 9), ic = rnd(&st, 1, 70), oc = rnd(&st, 1, 40);
+		const int fp32 = iter % 2, k = rnd(&st, 1, 3), stride = rnd(&st, 1, 2);
+		const int oh = (h + stride - 1) / stride, ow = (w + stride - 1) / stride;
+		const int pt = ((oh - 1) * stride + k - h) > 0 ? ((oh - 1) * stride + k - h) / 2 : 0;
+		const int pl = ((ow - 1) * stride + k - w) > 0 ? ((ow - 1) * stride + k - w) / 2 : 0;
+		uint8_t *in = malloc((size_t)h * w * 70), *wt = malloc((size_t)70 * 40 * 9);
+		uint8_t *o1 = malloc((size_t)h * w * 70), *o2 = malloc((size_t)h * w * 70);
+		int32_t bias[70], qm[70], acc[70];
+		int sh[70];
+		float fs[70];
+		const float in_s = 0.02f, out_s = (float)ldexp(1.0, -rnd(&st, 0, 4));
+		struct vigil_q8_conv_args a;
+
+		for (int i = 0; i < h * w * 70; i++)
+			in[i] = (uint8_t)rnd(&st, 0, 255);
+		for (int i = 0; i < 70 * 40 * 9; i++)
+			wt[i] = (uint8_t)rnd(&st, 0, 255);
+		for (int c = 0; c < 70; c++) {
+			bias[c] = rnd(&st, -30000, 30000);
+			fs[c] = in_s * 0.003f / out_s;
+			vigil_q_quantize_multiplier((double)in_s * 0.003 / out_s, &qm[c], &sh[c]);
+		}
+		/* pointwise */
+		a = (struct vigil_q8_conv_args){ in,
+						 h,
+						 w,
+						 ic,
+						 wt,
+						 iter % 3 ? bias : NULL,
+						 o1,
+						 h,
+						 w,
+						 oc,
+						 1,
+						 1,
+						 1,
+						 1,
+						 1,
+						 1,
+						 0,
+						 0,
+						 1,
+						 -rnd(&st, 0, 255),
+						 -rnd(&st, 0, 255),
+						 rnd(&st, 0, 255),
+						 qm,
+						 sh,
+						 0,
+						 255,
+						 fp32 ? fs : NULL };
+		vigil_u8_conv2d__c(&a);
+#if VIGIL_Q8_HAVE_AVX2
+		if (__builtin_cpu_supports("avx2")) {
+			int16_t *packed = aligned_alloc(32, (vigil_u8_conv1x1_pack_size(ic, oc) + 31) / 32 * 32);
+			int32_t wsum[40];
+
+			vigil_u8_conv1x1_pack(wt, ic, oc, packed, wsum);
+			a.output = o2;
+			vigil_u8_conv1x1__avx2(&a, packed, wsum);
+			ck_assert_msg(memcmp(o1, o2, (size_t)h * w * oc) == 0, "pointwise iter %d (%dx%dx%d -> %d)",
+				      iter, h, w, ic, oc);
+			free(packed);
+		}
+#endif
+#if VIGIL_Q8_HAVE_AVX2
+		/* any kernel size, stride and padding through im2col */
+		if (__builtin_cpu_supports("avx2")) {
+			const int kk = k * k * ic;
+			int16_t *packed = aligned_alloc(32, (vigil_u8_conv1x1_pack_size(kk, oc) + 31) / 32 * 32);
+			uint8_t *col = malloc((size_t)oh * ow * kk);
+			int32_t wsum[40];
+
+			a = (struct vigil_q8_conv_args){ in,
+							 h,
+							 w,
+							 ic,
+							 wt,
+							 iter % 3 ? bias : NULL,
+							 o1,
+							 oh,
+							 ow,
+							 oc,
+							 k,
+							 k,
+							 stride,
+							 stride,
+							 1,
+							 1,
+							 pt,
+							 pl,
+							 1,
+							 -rnd(&st, 0, 255),
+							 -rnd(&st, 0, 255),
+							 rnd(&st, 0, 255),
+							 qm,
+							 sh,
+							 0,
+							 255,
+							 fp32 ? fs : NULL };
+			vigil_u8_conv2d__c(&a);
+			vigil_u8_conv1x1_pack(wt, kk, oc, packed, wsum);
+			a.output = o2;
+			vigil_u8_conv_im2col__avx2(&a, col, packed, wsum);
+			ck_assert_msg(memcmp(o1, o2, (size_t)oh * ow * oc) == 0, "im2col iter %d (k %d stride %d)",
+				      iter, k, stride);
+			free(col);
+			free(packed);
+		}
+#endif
+		/* depthwise, multiplier 1 */
+		a = (struct vigil_q8_conv_args){ in,
+						 h,
+						 w,
+						 ic,
+						 wt,
+						 iter % 3 ? bias : NULL,
+						 o1,
+						 oh,
+						 ow,
+						 ic,
+						 k,
+						 k,
+						 stride,
+						 stride,
+						 1,
+						 1,
+						 pt,
+						 pl,
+						 1,
+						 -rnd(&st, 0, 255),
+						 -rnd(&st, 0, 255),
+						 rnd(&st, 0, 255),
+						 qm,
+						 sh,
+						 0,
+						 255,
+						 fp32 ? fs : NULL };
+		vigil_u8_dwconv2d__c(&a);
+		a.output = o2;
+		vigil_u8_dwconv2d_m1__c(&a, acc);
+		ck_assert_msg(memcmp(o1, o2, (size_t)oh * ow * ic) == 0, "depthwise iter %d", iter);
+		free(in);
+		free(wt);
+		free(o1);
+		free(o2);
+	}
+}
+END_TEST
+
+/* The whole model through the reference kernels only (VIGIL_Q8_REFERENCE=1) is bit-exact too. */
+START_TEST(test_ssd_reference_kernels)
+{
+	struct vigil_q8_program *p;
+	struct vigil_graph g;
+	size_t n, bytes;
+	uint8_t *model = read_model(&n);
+	float *out[4], *ref;
+	void *arena;
+
+	setenv("VIGIL_Q8_REFERENCE", "1", 1);
+	ck_assert_int_eq(vigil_tflite_import(model, n, SSD_MODEL, &g), 0);
+	ck_assert_int_eq(vigil_q8_program_create(&g, VIGIL_Q8_REQUANT_FP32, &p), 0);
+	unsetenv("VIGIL_Q8_REFERENCE");
+	arena = aligned_alloc(64, vigil_q8_program_arena_bytes(p));
+	run_set(p, &g, arena, 1, out);
+	ref = (float *)read_set_file(0, "test_image", "out0_TFLite_Detection_PostProcess.float32.bin", &bytes);
+	ck_assert(memcmp(ref, out[0], bytes) == 0);
+	free(ref);
+	free(arena);
+	vigil_q8_program_destroy(p);
+	vigil_graph_free(&g);
+	free(model);
+}
+END_TEST
+
 START_TEST(test_add_concat_pool_random)
 {
 	uint64_t st = 0xadd;
@@ -621,11 +802,15 @@ int main(void)
 #endif
 	tcase_set_timeout(model, 300);
 	tcase_add_test(model, test_detector_coco_ssd);
+#ifndef VIGIL_TEST_SANITIZED
+	tcase_add_test(model, test_ssd_reference_kernels); /* the reference kernels are slow under ASan */
+#endif
 	tcase_add_test(imp, test_bad_quantization);
 	tcase_add_test(imp, test_custom_ops);
 	tcase_add_test(k, test_fixed_point_edges);
 	tcase_add_loop_test(k, test_conv_random, 0, 3);
 	tcase_add_test(k, test_add_concat_pool_random);
+	tcase_add_test(k, test_fast_kernels_identical);
 	tcase_add_test(k, test_logistic_quantize);
 	suite_add_tcase(s, model);
 	suite_add_tcase(s, imp);

@@ -86,6 +86,24 @@ void vigil_u8_conv2d__c(const struct vigil_q8_conv_args *a);
 void vigil_i8_conv2d__c(const struct vigil_q8_conv_args *a);
 void vigil_u8_dwconv2d__c(const struct vigil_q8_conv_args *a);
 void vigil_i8_dwconv2d__c(const struct vigil_q8_conv_args *a);
+/* uint8 depthwise with depth_multiplier 1, vectorisable over channels; identical output. acc: out_c int32 scratch */
+void vigil_u8_dwconv2d_m1__c(const struct vigil_q8_conv_args *a, int32_t *acc);
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define VIGIL_Q8_HAVE_AVX2 1
+#else
+#define VIGIL_Q8_HAVE_AVX2 0
+#endif
+
+/* AVX2 pointwise uint8 convolution (1x1 kernel, stride 1, no padding), bit-identical to vigil_u8_conv2d__c.
+ * Weights are packed once (size in bytes, 32-byte aligned storage) with their per-channel sums. */
+size_t vigil_u8_conv1x1_pack_size(int k, int n);
+void vigil_u8_conv1x1_pack(const uint8_t *w, int k, int n, int16_t *packed, int32_t *wsum);
+void vigil_u8_conv1x1__avx2(const struct vigil_q8_conv_args *a, const int16_t *packed, const int32_t *wsum);
+/* Any uint8 convolution through im2col (col: out_h * out_w * kh * kw * in_c bytes) and the kernel above, with the
+ * weights packed for K = kh * kw * in_c. Bit-identical to vigil_u8_conv2d__c. */
+void vigil_u8_conv_im2col__avx2(const struct vigil_q8_conv_args *a, uint8_t *col, const int16_t *packed,
+				const int32_t *wsum);
 
 /* Pooling: padded positions are skipped; average = (sum +- count/2) / count (TFLite's rounding). */
 struct vigil_q8_pool_args {

@@ -316,3 +316,46 @@ void vigil_i8_dequantize__c(const int8_t *in, float *out, size_t n, float scale,
 	for (size_t i = 0; i < n; i++)
 		out[i] = (float)((double)scale * (double)((int32_t)in[i] - zero_point));
 }
+
+/* Depthwise uint8 convolution with depth multiplier 1, channels innermost so that the compiler vectorises over
+ * them: the same int32 accumulators as vigil_u8_dwconv2d__c (sums in the same order per channel), so the same
+ * output. @p acc holds out_c int32 of scratch. */
+void vigil_u8_dwconv2d_m1__c(const struct vigil_q8_conv_args *a, int32_t *restrict acc)
+{
+	const uint8_t *in = a->input, *w = a->weights;
+	uint8_t *out = a->output;
+	const int c = a->out_c;
+	const int32_t wo = a->weights_offset, xo = a->input_offset;
+
+	for (int oy = 0; oy < a->out_h; oy++)
+		for (int ox = 0; ox < a->out_w; ox++) {
+			const int y0 = oy * a->stride_h - a->pad_top, x0 = ox * a->stride_w - a->pad_left;
+			uint8_t *o = out + ((size_t)oy * a->out_w + ox) * c;
+
+			for (int k = 0; k < c; k++)
+				acc[k] = 0;
+			for (int ky = 0; ky < a->kh; ky++) {
+				const int y = y0 + ky * a->dil_h;
+
+				if (y < 0 || y >= a->in_h)
+					continue;
+				for (int kx = 0; kx < a->kw; kx++) {
+					const int x = x0 + kx * a->dil_w;
+					const uint8_t *restrict ip, *restrict wp;
+
+					if (x < 0 || x >= a->in_w)
+						continue;
+					ip = in + ((size_t)y * a->in_w + x) * c;
+					wp = w + ((size_t)ky * a->kw + kx) * c;
+					for (int k = 0; k < c; k++)
+						acc[k] += ((int32_t)wp[k] + wo) * ((int32_t)ip[k] + xo);
+				}
+			}
+			for (int k = 0; k < c; k++) {
+				int32_t v = acc[k] + (a->bias ? a->bias[k] : 0);
+
+				v = requant(v, a, k);
+				o[k] = (uint8_t)clamp32(v, a->act_min, a->act_max);
+			}
+		}
+}

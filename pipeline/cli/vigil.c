@@ -28,6 +28,7 @@ static const char main_usage[] = "Usage: vigil [--help] [--version] COMMAND [ARG
 				 "  models   list the built-in models\n"
 				 "  bench    time the detector on a synthetic 1920x1080 NV12 frame\n"
 				 "  eval     accuracy, tracking and latency against ground truth (video or images)\n"
+				 "  run      detect faces on a V4L2 camera's frames (JSON lines, stats on stderr)\n"
 				 "  help     show the help of a command\n"
 				 "\n"
 				 "Options:\n"
@@ -145,10 +146,11 @@ static void report_failure(const char *path, const char *what)
 		fprintf(stderr, "vigil detect: %s: %s%s\n", path, what, msg[0] ? msg : "failed");
 }
 
-static void print_summary(const char *path, const struct vigil_image *img, const struct vigil_detections *dets)
+static void print_summary(const char *path, const struct vigil_image *img, const struct vigil_detections *dets,
+			  const char *noun)
 {
-	printf("%s: %dx%d, %zu face%s (preprocess %.2f ms, inference %.2f ms, postprocess %.2f ms)\n", path, img->width,
-	       img->height, dets->count, dets->count == 1 ? "" : "s", dets->timing.preprocess_ms,
+	printf("%s: %dx%d, %zu %s%s (preprocess %.2f ms, inference %.2f ms, postprocess %.2f ms)\n", path, img->width,
+	       img->height, dets->count, noun, dets->count == 1 ? "" : "s", dets->timing.preprocess_ms,
 	       dets->timing.inference_ms, dets->timing.postprocess_ms);
 	for (size_t i = 0; i < dets->count; i++) {
 		const struct vigil_detection *d = &dets->items[i];
@@ -198,7 +200,9 @@ static int detect_one(struct vigil_detector *det, const char *model_name, const 
 		puts(record);
 		vigil_free(record);
 	} else {
-		print_summary(path, &img, dets);
+		/* face models give keypoints; object detectors (coco-ssd) do not */
+		print_summary(path, &img, dets,
+			      vigil_model_get_info(vigil_detector_model(det))->num_keypoints ? "face" : "object");
 	}
 	fflush(stdout);
 
@@ -417,16 +421,16 @@ static char detect_name[] = "vigil detect";
 static char models_name[] = "vigil models";
 static char bench_name[] = "vigil bench";
 static char eval_name[] = "vigil eval";
+static char run_name[] = "vigil run";
 
 static const struct {
 	const char *name;
 	char *argv0;
 	int (*run)(int argc, char **argv);
 } commands[] = {
-	{ "detect", detect_name, cmd_detect },
-	{ "models", models_name, cmd_models },
-	{ "bench", bench_name, vigil_cli_bench },
-	{ "eval", eval_name, vigil_cli_eval },
+	{ "detect", detect_name, cmd_detect },    { "models", models_name, cmd_models },
+	{ "bench", bench_name, vigil_cli_bench }, { "eval", eval_name, vigil_cli_eval },
+	{ "run", run_name, vigil_cli_run },
 };
 
 int main(int argc, char **argv)

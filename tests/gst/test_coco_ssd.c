@@ -141,6 +141,52 @@ GST_START_TEST(test_pets09_persons)
 }
 GST_END_TEST
 
+/* labels with per-label minimum scores on a photo: only persons from 0.6 and handbags from the threshold */
+GST_START_TEST(test_label_scores)
+{
+	gchar *dir = g_dir_make_tmp("vigil-coco-XXXXXX", NULL);
+	gchar *jsonl = g_build_filename(dir, "photo.jsonl", NULL);
+	gchar *desc =
+	    g_strdup_printf("filesrc location=\"%s\" ! decodebin ! videoconvert ! imagefreeze num-buffers=1 ! "
+			    "vigildetect model=coco-ssd threshold=0.3 labels=\"person=0.6,handbag\" ! "
+			    "vigilmetapublish location=\"%s\" ! fakesink sync=false",
+			    vt_data_path("faces/sample1.jpg"), jsonl);
+	gchar *text = NULL;
+	json_error_t error;
+	json_t *rec, *d;
+	size_t k;
+	int persons = 0, handbags = 0;
+
+	vt_run_pipeline(desc);
+	ck_assert(g_file_get_contents(jsonl, &text, NULL, NULL));
+	rec = json_loads(text, JSON_DISABLE_EOF_CHECK, &error);
+	ck_assert_msg(rec != NULL, "%s", error.text);
+	json_array_foreach(json_object_get(rec, "detections"), k, d)
+	{
+		const char *label = json_string_value(json_object_get(d, "label"));
+		const double score = json_number_value(json_object_get(d, "score"));
+
+		if (strcmp(label, "person") == 0) {
+			ck_assert(score >= 0.6);
+			persons++;
+		} else {
+			ck_assert_str_eq(label, "handbag");
+			ck_assert(score >= 0.3);
+			handbags++;
+		}
+	}
+	ck_assert_int_ge(persons, 2);
+	ck_assert_int_ge(handbags, 1);
+	json_decref(rec);
+	g_free(text);
+	g_unlink(jsonl);
+	g_rmdir(dir);
+	g_free(desc);
+	g_free(jsonl);
+	g_free(dir);
+}
+GST_END_TEST
+
 static Suite *coco_suite(void)
 {
 	Suite *s = suite_create("coco_ssd");
@@ -148,6 +194,7 @@ static Suite *coco_suite(void)
 
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_pets09_persons);
+	tcase_add_test(tc, test_label_scores);
 	suite_add_tcase(s, tc);
 	return s;
 }
