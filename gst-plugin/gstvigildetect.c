@@ -21,6 +21,7 @@
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
+#include "vigil/tracker.h"
 #include "vigilmeta.h"
 
 GST_DEBUG_CATEGORY_STATIC(vigil_detect_debug);
@@ -48,6 +49,7 @@ typedef enum vigil_backend GstVigilBackend;
 #define DEFAULT_MESSAGE VIGIL_MESSAGE_NONE
 #define DEFAULT_BACKEND VIGIL_BACKEND_AUTO
 #define DEFAULT_SKIP_LATE TRUE
+#define DEFAULT_TRACKING FALSE
 #define MAX_DETECTIONS 1024
 
 enum {
@@ -63,6 +65,7 @@ enum {
 	PROP_BACKEND,
 	PROP_SKIP_LATE,
 	PROP_STATS,
+	PROP_TRACKING,
 };
 
 struct stage_stats {
@@ -84,11 +87,13 @@ struct _GstVigilDetect {
 	GstVigilMessageMode message;
 	GstVigilBackend backend;
 	gboolean skip_late;
+	gboolean tracking; /* read at start() */
 	gboolean config_changed;
 
 	/* streaming state, made in start(), used by the streaming thread */
 	struct vigil_model *model;
 	struct vigil_detector *detector;
+	struct vigil_tracker *tracker; /* NULL unless tracking */
 	GstVideoInfo info;
 	struct vigil_detection *last; /* MAX_DETECTIONS: the latest inference's result, filtered */
 	struct vigil_detections last_result;
@@ -268,6 +273,9 @@ static void gst_vigil_detect_set_property(GObject *object, guint prop_id, const 
 	case PROP_SKIP_LATE:
 		self->skip_late = g_value_get_boolean(value);
 		break;
+	case PROP_TRACKING:
+		self->tracking = g_value_get_boolean(value);
+		break;
 	default:
 		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
 		break;
@@ -322,6 +330,9 @@ static void gst_vigil_detect_get_property(GObject *object, guint prop_id, GValue
 	case PROP_SKIP_LATE:
 		g_value_set_boolean(value, self->skip_late);
 		break;
+	case PROP_TRACKING:
+		g_value_set_boolean(value, self->tracking);
+		break;
 	case PROP_STATS:
 		g_value_take_boxed(value, stats_structure(self));
 		break;
@@ -352,11 +363,13 @@ static gboolean gst_vigil_detect_start(GstBaseTransform *trans)
 {
 	GstVigilDetect *self = GST_VIGIL_DETECT(trans);
 	struct vigil_detector_config config;
+	gboolean tracking;
 	gchar *name;
 	int ret;
 
 	GST_OBJECT_LOCK(self);
 	name = g_strdup(self->model_name && *self->model_name ? self->model_name : DEFAULT_MODEL);
+	tracking = self->tracking;
 	config = detector_config(self);
 	self->config_changed = FALSE;
 	self->frames = self->inferred = self->skipped_interval = self->skipped_late = 0;
@@ -391,6 +404,16 @@ static gboolean gst_vigil_detect_start(GstBaseTransform *trans)
 		g_free(name);
 		return FALSE;
 	}
+	if (tracking && (ret = vigil_tracker_create(NULL, &self->tracker)) < 0) {
+		GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Could not create the tracker: %s", vigil_strerror(ret)),
+				  ("%s", vigil_last_error()));
+		vigil_detector_destroy(self->detector);
+		self->detector = NULL;
+		vigil_model_close(self->model);
+		self->model = NULL;
+		g_free(name);
+		return FALSE;
+	}
 	{
 		struct vigil_backend_info b;
 
@@ -420,6 +443,8 @@ static gboolean gst_vigil_detect_stop(GstBaseTransform *trans)
 {
 	GstVigilDetect *self = GST_VIGIL_DETECT(trans);
 
+	vigil_tracker_destroy(self->tracker);
+	self->tracker = NULL;
 	vigil_detector_destroy(self->detector);
 	self->detector = NULL;
 	vigil_model_close(self->model);
@@ -584,6 +609,14 @@ static GstFlowReturn infer(GstVigilDetect *self, GstBuffer *buf, gchar **labels)
 	self->last_result.pts_ns = out->pts_ns;
 	self->last_result.timing = out->timing;
 	self->have_result = TRUE;
+	if (self->tracker) {
+		const struct vigil_detections *tracked;
+
+		/* same detections, same order, with track ids */
+		if (vigil_tracker_update(self->tracker, &self->last_result, &tracked) == 0)
+			for (size_t i = 0; i < tracked->count; i++)
+				self->last[i].track_id = tracked->items[i].track_id;
+	}
 	return GST_FLOW_OK;
 }
 
@@ -625,8 +658,18 @@ static GstFlowReturn gst_vigil_detect_transform_ip(GstBaseTransform *trans, GstB
 	info.tracks = &self->tracks;
 	if (info.fresh)
 		info.timing = self->last_result.timing;
-	if (self->have_result)
+	if (self->tracker && !info.fresh) {
+		/* without inference: the tracks' predicted boxes instead of the last result */
+		const struct vigil_detections *predicted;
+
+		if (vigil_tracker_predict(self->tracker,
+					  GST_BUFFER_PTS_IS_VALID(buf) ? (int64_t)GST_BUFFER_PTS(buf) : -1,
+					  &predicted) == 0 &&
+		    self->have_result)
+			vigil_gst_attach(buf, &self->info, predicted, &info);
+	} else if (self->have_result) {
 		vigil_gst_attach(buf, &self->info, &self->last_result, &info);
+	}
 
 	GST_OBJECT_LOCK(self);
 	if (!run)
@@ -713,6 +756,15 @@ static void gst_vigil_detect_class_init(GstVigilDetectClass *klass)
 			      "last result with fresh=FALSE in their metadata",
 			      1, G_MAXUINT, DEFAULT_INFERENCE_INTERVAL, rw));
 	g_object_class_install_property(
+	    gobject_class, PROP_TRACKING,
+	    g_param_spec_boolean(
+		"tracking", "Tracking",
+		"Track objects across frames (libvigil's Kalman + IoU tracker): detections get stable "
+		"track ids (ROI meta id, \"track_id\" in the detection structure), and frames without "
+		"inference carry the tracks' predicted boxes (fresh=FALSE) instead of the last result. "
+		"Read when the element starts",
+		DEFAULT_TRACKING, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+	g_object_class_install_property(
 	    gobject_class, PROP_ROI,
 	    g_param_spec_string("roi", "Region of interest",
 				"Search only this rectangle, \"x,y,width,height\" in frame pixels (\"\": the whole "
@@ -785,6 +837,7 @@ static void gst_vigil_detect_init(GstVigilDetect *self)
 	self->message = DEFAULT_MESSAGE;
 	self->backend = DEFAULT_BACKEND;
 	self->skip_late = DEFAULT_SKIP_LATE;
+	self->tracking = DEFAULT_TRACKING;
 	self->earliest_time = GST_CLOCK_TIME_NONE;
 	gst_base_transform_set_in_place(trans, TRUE);
 	/* late frames are passed through without inference (skip-late), not dropped */

@@ -199,4 +199,5 @@ void vigil_candidate_to_detection(const struct vigil_candidate *c, const struct 
 		d->keypoints[k].y = lb->origin_y + c->kp[k].y * lb->side;
 	}
 	d->track_id = -1;
+	d->predicted = 0;
 }

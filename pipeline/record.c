@@ -28,6 +28,8 @@ static json_t *detection_json(const struct vigil_detection *d)
 	}
 	if (d->track_id >= 0 && json_object_set_new(o, "track_id", json_integer(d->track_id)) < 0)
 		goto out_fail;
+	if (d->predicted && json_object_set_new(o, "predicted", json_true()) < 0)
+		goto out_fail;
 	return o;
 
 out_fail:

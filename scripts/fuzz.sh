@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # libFuzzer runs over every parser: the TFLite model reader (SECONDS), the JPEG/PNG decoders (SECONDS/3), the
-# MJPEG camera-frame path (SECONDS/6) and the FlexBuffers custom-options reader (SECONDS/4, at least 15 s).
+# MJPEG camera-frame path (SECONDS/6), the FlexBuffers custom-options reader (SECONDS/4, at least 15 s) and
+# `vigil eval`'s ground-truth readers, MOT / VOC+dlib XML / COCO JSON (SECONDS/12 each).
 # Usage: scripts/fuzz.sh [--seconds N]   (CI: 60; a soak: scripts/fuzz.sh --seconds 3600)
 # Corpora grow under fuzz-corpus/ (git-ignored); crashes are written to fuzz-corpus/crashes/ and fail the run.
 set -euo pipefail
@@ -19,13 +20,20 @@ SECONDS_MJPEG=$((SECONDS_MODEL / 6))
 [ "$SECONDS_MJPEG" -ge 1 ] || SECONDS_MJPEG=1
 SECONDS_FLEX=$((SECONDS_MODEL / 4))
 [ "$SECONDS_FLEX" -ge 15 ] || SECONDS_FLEX=15
+SECONDS_GT=$((SECONDS_MODEL / 12))
+[ "$SECONDS_GT" -ge 1 ] || SECONDS_GT=1
 
 [ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzzing=true -Dbuildtype=debugoptimized >/dev/null
-meson compile -C build-fuzz tests/fuzz/fuzz_model tests/fuzz/fuzz_image tests/fuzz/fuzz_mjpeg tests/fuzz/fuzz_flexbuf
+meson compile -C build-fuzz tests/fuzz/fuzz_model tests/fuzz/fuzz_image tests/fuzz/fuzz_mjpeg tests/fuzz/fuzz_flexbuf \
+  tests/fuzz/fuzz_gt_mot tests/fuzz/fuzz_gt_xml tests/fuzz/fuzz_gt_coco
 
-mkdir -p fuzz-corpus/model fuzz-corpus/image fuzz-corpus/mjpeg fuzz-corpus/flexbuf fuzz-corpus/crashes
+mkdir -p fuzz-corpus/model fuzz-corpus/image fuzz-corpus/mjpeg fuzz-corpus/flexbuf fuzz-corpus/crashes fuzz-corpus/gt_mot \
+  fuzz-corpus/gt_xml fuzz-corpus/gt_coco
 cp -n tests/data/mjpeg/*.jpg fuzz-corpus/mjpeg/ 2>/dev/null || true
 cp -n tests/data/flexbuf/*.bin fuzz-corpus/flexbuf/ 2>/dev/null || true
+cp -n tests/data/eval/seed_gt.txt fuzz-corpus/gt_mot/ 2>/dev/null || true
+cp -n tests/data/eval/faces.dlib.xml tests/data/eval/voc/*.xml fuzz-corpus/gt_xml/ 2>/dev/null || true
+cp -n tests/data/eval/faces.coco.json fuzz-corpus/gt_coco/ 2>/dev/null || true
 cp -n models/*.tflite fuzz-corpus/model/ 2>/dev/null || true
 cp -n tests/data/faces/sample2.jpg tests/data/golden/sq128/sample1_128.png tests/data/sergey/sergey.png \
   fuzz-corpus/image/ 2>/dev/null || true
@@ -45,6 +53,9 @@ run fuzz_model "$SECONDS_MODEL" fuzz-corpus/model || status=1
 run fuzz_image "$SECONDS_IMAGE" fuzz-corpus/image || status=1
 run fuzz_mjpeg "$SECONDS_MJPEG" fuzz-corpus/mjpeg || status=1
 run fuzz_flexbuf "$SECONDS_FLEX" fuzz-corpus/flexbuf || status=1
+for f in mot xml coco; do
+  run fuzz_gt_$f "$SECONDS_GT" fuzz-corpus/gt_$f || status=1
+done
 if [ "$status" -ne 0 ]; then
   echo "fuzz: FAILED, reproducers in fuzz-corpus/crashes/" >&2
 fi

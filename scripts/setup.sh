@@ -17,6 +17,9 @@ PKGS=(
   ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo
   # tests: Check, sanitizer and libFuzzer runtimes, formatting, python3 for JSON checks
   check libclang-rt-14-dev clang-format python3
+  # vigil eval: GMarkup (VOC/dlib XML ground truth), appsink, the MPEG-4 decoder for PETS09's vtest.avi, and
+  # scripts/plot-eval.py
+  libglib2.0-dev gstreamer1.0-libav python3-matplotlib
   # V4L2 capture: headers, v4l-utils, and the vivid VM of scripts/vm-test.sh (QEMU, a static busybox)
   libv4l-dev v4l-utils qemu-system-x86 busybox-static
 )

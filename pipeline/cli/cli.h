@@ -15,6 +15,8 @@ enum {
 /* `vigil bench`: argv[0] is the subcommand name. Returns an exit status. */
 int vigil_cli_bench(int argc, char **argv);
 
+/* `vigil eval` (eval.c): argv[0] is the subcommand name. Returns an exit status. */
+int vigil_cli_eval(int argc, char **argv);
 /* `vigil run`: camera (or image) → detector → JSON lines, stats on stderr. Returns an exit status. */
 int vigil_cli_run(int argc, char **argv);
 

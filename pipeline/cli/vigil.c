@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "draw.h"
 #include "image_io.h"
+#include "vigil/tracker.h"
 #include "vigil/vigil.h"
 
 /* Annotated images are for people to look at: 90 keeps the tags crisp at a third of the size of 100. */
@@ -26,6 +27,7 @@ static const char main_usage[] = "Usage: vigil [--help] [--version] COMMAND [ARG
 				 "  detect   detect faces in images (text summary, JSON records, annotated copies)\n"
 				 "  models   list the built-in models\n"
 				 "  bench    time the detector on a synthetic 1920x1080 NV12 frame\n"
+				 "  eval     accuracy, tracking and latency against ground truth (video or images)\n"
 				 "  run      detect faces on a V4L2 camera's frames (JSON lines, stats on stderr)\n"
 				 "  help     show the help of a command\n"
 				 "\n"
@@ -57,6 +59,9 @@ static const char detect_usage[] =
     "  -d, --draw OUT         write annotated JPEG copies: with one IMAGE, OUT is the file to write (or an\n"
     "                         existing directory); with several, OUT must be an existing directory and each\n"
     "                         copy is OUT/<image name without extension>.jpg\n"
+    "  -T, --track            the images are frames of one sequence (command-line order): track objects\n"
+    "                         across them (libvigil's tracker); records carry \"track_id\" once a track is\n"
+    "                         confirmed (3rd detection)\n"
     "  -h, --help             show this help\n"
     "\n"
     "Exit status: 0 all images processed, 1 the model or any image failed, 2 bad command line.\n";
@@ -169,6 +174,9 @@ static void print_summary(const char *path, const struct vigil_image *img, const
 	}
 }
 
+/* `vigil detect --track`: the images are one sequence, in command-line order */
+static struct vigil_tracker *detect_tracker;
+
 /* Runs one image through the detector; returns 0 or -1 after reporting the failure. */
 static int detect_one(struct vigil_detector *det, const char *model_name, const char *path, int index, int json,
 		      const char *draw_path)
@@ -190,7 +198,8 @@ static int detect_one(struct vigil_detector *det, const char *model_name, const 
 	frame.strides[0] = img.stride;
 	frame.colorimetry = VIGIL_COLOR_BT601_FULL;
 	frame.pts_ns = -1;
-	if (vigil_detector_detect(det, &frame, &dets) < 0) {
+	if (vigil_detector_detect(det, &frame, &dets) < 0 ||
+	    (detect_tracker && vigil_tracker_update(detect_tracker, dets, &dets) < 0)) {
 		report_failure(path, "detection failed: ");
 		goto free_image;
 	}
@@ -228,11 +237,17 @@ free_image:
 static int cmd_detect(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "model", required_argument, NULL, 'm' },  { "threshold", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },         { "draw", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },         { "sampling", required_argument, NULL, 's' },
-		{ "labels", required_argument, NULL, 'l' }, { "backend", required_argument, NULL, 'b' },
-		{ "device", required_argument, NULL, 'D' }, { NULL, 0, NULL, 0 },
+		{ "model", required_argument, NULL, 'm' },
+		{ "threshold", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "draw", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "sampling", required_argument, NULL, 's' },
+		{ "labels", required_argument, NULL, 'l' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "device", required_argument, NULL, 'D' },
+		{ "track", no_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *model_arg = NULL, *draw = NULL, *labels = NULL, *device = NULL;
 	enum vigil_backend backend = VIGIL_BACKEND_AUTO;
@@ -241,13 +256,16 @@ static int cmd_detect(int argc, char **argv)
 	struct vigil_model *model = NULL;
 	struct vigil_detector *det = NULL;
 	char **outputs = NULL;
-	int json = 0, nimages, failed = 0, draw_into_dir, ret, opt;
+	int json = 0, nimages, failed = 0, draw_into_dir, ret, opt, track = 0;
 	float threshold = -1.0f;
 
-	while ((opt = getopt_long(argc, argv, "m:t:s:b:jd:hl:", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "m:t:s:b:jd:hl:T", options, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
 			labels = optarg;
+			break;
+		case 'T':
+			track = 1;
 			break;
 		case 'm':
 			model_arg = optarg;
@@ -354,6 +372,11 @@ static int cmd_detect(int argc, char **argv)
 		ret = VIGIL_EXIT_USAGE;
 		goto destroy_detector;
 	}
+	if (track && vigil_tracker_create(NULL, &detect_tracker) < 0) {
+		fprintf(stderr, "vigil detect: cannot create the tracker: %s\n", vigil_last_error());
+		ret = VIGIL_EXIT_FAIL;
+		goto destroy_detector;
+	}
 	for (int i = 0; i < nimages; i++) {
 		const char *out = draw_into_dir ? outputs[i] : draw;
 
@@ -365,6 +388,8 @@ static int cmd_detect(int argc, char **argv)
 	ret = failed ? VIGIL_EXIT_FAIL : VIGIL_EXIT_OK;
 
 destroy_detector:
+	vigil_tracker_destroy(detect_tracker);
+	detect_tracker = NULL;
 	vigil_detector_destroy(det);
 close_model:
 	vigil_model_close(model);
@@ -422,6 +447,7 @@ static int cmd_models(int argc, char **argv)
 static char detect_name[] = "vigil detect";
 static char models_name[] = "vigil models";
 static char bench_name[] = "vigil bench";
+static char eval_name[] = "vigil eval";
 static char run_name[] = "vigil run";
 
 static const struct {
@@ -429,9 +455,8 @@ static const struct {
 	char *argv0;
 	int (*run)(int argc, char **argv);
 } commands[] = {
-	{ "detect", detect_name, cmd_detect },
-	{ "models", models_name, cmd_models },
-	{ "bench", bench_name, vigil_cli_bench },
+	{ "detect", detect_name, cmd_detect },    { "models", models_name, cmd_models },
+	{ "bench", bench_name, vigil_cli_bench }, { "eval", eval_name, vigil_cli_eval },
 	{ "run", run_name, vigil_cli_run },
 };
 

@@ -367,6 +367,64 @@ START_TEST(test_inference_interval)
 }
 END_TEST
 
+START_TEST(test_tracking)
+{
+	/* a still photo with inference every 2nd frame: the faces become tracks at their 3rd detection (frame 4),
+	 * keep their ids, and the frames in between carry the tracks' predicted boxes (not fresh) with the same
+	 * ids, in the ROI meta id and the detection structure */
+	GstCaps *caps;
+	GstBuffer *frame = photo_frame("faces/sample3.jpg", "NV12", &caps);
+	GstHarness *h = gst_harness_new_parse("vigildetect inference-interval=2 tracking=true");
+	struct vigil_detection fresh_d[16], d[16];
+	guint n_fresh = 0;
+	GstVideoInfo info;
+
+	ck_assert(gst_video_info_from_caps(&info, caps));
+	gst_harness_set_src_caps(h, gst_caps_ref(caps));
+	for (int i = 0; i < 12; i++) {
+		struct vigil_gst_frame_info fi;
+		GstBuffer *out;
+		guint n;
+
+		ck_assert_int_eq(gst_harness_push(h, timed_copy(frame, i)), GST_FLOW_OK);
+		out = gst_harness_pull(h);
+		n = vigil_gst_read(out, &info, d, 16, &fi);
+		ck_assert_int_eq(fi.fresh, i % 2 == 0);
+		if (i % 2 == 0) {
+			ck_assert_int_ge(n, 2);
+			for (guint k = 0; k < n; k++)
+				ck_assert_int_eq(d[k].track_id >= 0, i >= 4);
+			if (i >= 6) /* a still photo gives the same detections in the same order: same ids */
+				for (guint k = 0; k < n; k++)
+					ck_assert_int_eq(d[k].track_id, fresh_d[k].track_id);
+			n_fresh = n;
+			memcpy(fresh_d, d, sizeof(d));
+		} else {
+			/* predictions exist only for confirmed tracks */
+			ck_assert_int_eq(n, i >= 5 ? n_fresh : 0);
+			for (guint k = 0; k < n; k++) {
+				GstVideoRegionOfInterestMeta *roi =
+				    gst_buffer_get_video_region_of_interest_meta_id(out, (gint)d[k].track_id);
+				guint j;
+
+				vt_assert_nonnull(roi);
+				for (j = 0; j < n_fresh && fresh_d[j].track_id != d[k].track_id; j++)
+					;
+				ck_assert_uint_lt(j, n_fresh);
+				/* a still object: the prediction stays on the detection (within 2 px) */
+				vt_assert_near(d[k].x, fresh_d[j].x, 2);
+				vt_assert_near(d[k].y, fresh_d[j].y, 2);
+				vt_assert_near(d[k].w, fresh_d[j].w, 2);
+			}
+		}
+		gst_buffer_unref(out);
+	}
+	gst_harness_teardown(h);
+	gst_buffer_unref(frame);
+	gst_caps_unref(caps);
+}
+END_TEST
+
 static guint count_messages(GstBus *bus)
 {
 	GstMessage *m;
@@ -623,6 +681,7 @@ static Suite *detect_suite(void)
 	tcase_add_loop_test(tc, test_photos_match_library, 0, 2 * N_FORMATS);
 	tcase_add_test(tc, test_probe_reads_detection_fields);
 	tcase_add_test(tc, test_inference_interval);
+	tcase_add_test(tc, test_tracking);
 	tcase_add_test(tc, test_messages_and_live_changes);
 	tcase_add_test(tc, test_qos_skips_late_frames);
 	tcase_add_test(tc, test_track_table_forgets_oldest);

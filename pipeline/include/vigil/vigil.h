@@ -200,6 +200,7 @@ struct vigil_detection {
 	struct vigil_point keypoints[VIGIL_MAX_KEYPOINTS]; /**< faces: right eye, left eye, nose tip,
 							      mouth, right ear, left ear (subject's) */
 	int64_t track_id;                                  /**< -1: not tracked */
+	int predicted; /**< 1: box predicted by the tracker for a frame without inference (vigil/tracker.h) */
 };
 
 struct vigil_timing {
@@ -339,7 +340,7 @@ VIGIL_API const char *vigil_backend_name(enum vigil_backend backend);
  * {"source", "frame", "pts_ns" (null when unknown), "width", "height", "model",
  *  "timing_ms": {"preprocess", "inference", "postprocess"},
  *  "detections": [{"label", "label_id", "score", "x", "y", "w", "h", "keypoints": [[x, y], ...],
- *                  "track_id" (only when tracked)}]}
+ *                  "track_id" (only when tracked), "predicted": true (only for tracker predictions)}]}
  * Coordinates are frame pixels. Returns a string to release with vigil_free(), or NULL when out of
  * memory. Not per-frame safe (allocates); thread-safe.
  */
