@@ -70,7 +70,11 @@ START_TEST(test_conv2d_random)
 					       0,
 					       0,
 					       relu ? 0.0f : -INFINITY,
-					       INFINITY };
+					       INFINITY,
+					       NULL,
+					       0,
+					       0,
+					       0 };
 
 		for (int o = 0; o < oc; o++)
 			for (int y = 0; y < k; y++)
@@ -122,8 +126,8 @@ START_TEST(test_dwconv2d_random)
 		const int oc = ic * m, oh = same_out(ih, stride), ow = same_out(iw, stride);
 		float *in = rand_floats(&st, (size_t)ih * iw * ic), *w = rand_floats(&st, (size_t)k * k * oc);
 		float *out = malloc(sizeof(float) * oh * ow * oc);
-		struct vigil_dwconv2d_args a = { in, ih, iw,     ic,     w, NULL, out, oh, ow,        oc,      m,
-						 k,  k,  stride, stride, 1, 1,    0,   0,  -INFINITY, INFINITY };
+		struct vigil_dwconv2d_args a = { in, ih,     iw,     ic, w, NULL, out, oh,        ow,       oc, m, k,
+						 k,  stride, stride, 1,  1, 0,    0,   -INFINITY, INFINITY, 0,  0 };
 
 		a.pad_top = same_pad(ih, oh, k, stride, 1);
 		a.pad_left = same_pad(iw, ow, k, stride, 1);
@@ -155,7 +159,7 @@ START_TEST(test_maxpool)
 	/* 3x3 input, one channel, 2x2 window, stride 2, SAME: the padded corner windows ignore padding */
 	const float in[9] = { -5, -4, -3, -2, -1, -6, -7, -8, -9 };
 	float out[4];
-	struct vigil_pool_args a = { in, 3, 3, 1, out, 2, 2, 2, 2, 2, 2, 0, 0, -INFINITY, INFINITY };
+	struct vigil_pool_args a = { in, 3, 3, 1, out, 2, 2, 2, 2, 2, 2, 0, 0, -INFINITY, INFINITY, 0, 0 };
 
 	vigil_f32_maxpool2d__c(&a);
 	ck_assert_float_eq(out[0], -1);
@@ -191,7 +195,7 @@ START_TEST(test_resize_bilinear)
 			const int ih = cases[t][0], iw = cases[t][1], oh = cases[t][2], ow = cases[t][3], c = 3;
 			const int align = flags == 1, half = flags == 2;
 			float *in = rand_floats(&st, (size_t)ih * iw * c), *out = malloc(sizeof(float) * oh * ow * c);
-			struct vigil_resize_args a = { in, ih, iw, c, out, oh, ow, align, half };
+			struct vigil_resize_args a = { in, ih, iw, c, out, oh, ow, align, half, 0, 0 };
 
 			vigil_f32_resize_bilinear__c(&a);
 			for (int y = 0; y < oh; y++)
@@ -219,7 +223,7 @@ START_TEST(test_resize_bilinear)
 	/* a hand-checked value: 2 -> 4 with half-pixel centres samples -0.25 (clamped), 0.25, 0.75, 1.25 */
 	const float in2[2] = { 0, 1 };
 	float out4[4];
-	struct vigil_resize_args b = { in2, 1, 2, 1, out4, 1, 4, 0, 1 };
+	struct vigil_resize_args b = { in2, 1, 2, 1, out4, 1, 4, 0, 1, 0, 0 };
 
 	vigil_f32_resize_bilinear__c(&b);
 	ck_assert_float_eq_tol(out4[0], 0.0f, 1e-7);
