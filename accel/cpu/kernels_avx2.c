@@ -8,7 +8,8 @@
 #define VIGIL_SIMD_ISA "avx2"
 #define SIMD_NAME(op) vigil_f32_##op##__avx2
 #define SIMD_TABLE vigil_f32_kernels__avx2
-#define CONV_NP 6 /* 6 pixels x 2 vectors = 12 accumulators of 16 registers */
+#define CONV_NP2 6 /* 12 accumulators + 2 weights + 1 broadcast */
+#define CONV_NP1 12
 
 /* lane masks: mask_src + 8 - n has n all-ones lanes first */
 static const int32_t mask_src[16] = { -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0 };

@@ -8,7 +8,8 @@
 #define VIGIL_SIMD_ISA "avx512"
 #define SIMD_NAME(op) vigil_f32_##op##__avx512
 #define SIMD_TABLE vigil_f32_kernels__avx512
-#define CONV_NP 12 /* 12 pixels x 1 vector = 12 accumulators of 32 registers */
+#define CONV_NP2 12 /* 24 accumulators + 2 weights + 1 broadcast */
+#define CONV_NP1 24
 
 #define vload(p) _mm512_loadu_ps(p)
 #define vstore(p, v) _mm512_storeu_ps((p), (v))
