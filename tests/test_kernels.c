@@ -48,6 +48,9 @@ START_TEST(test_conv2d_random)
 		const int oc = 1 + tu_rand(&st) % 9, k = 1 + 2 * (tu_rand(&st) % 3), stride = 1 + tu_rand(&st) % 2;
 		const int dil = 1 + (tu_rand(&st) % 4 == 0), relu = tu_rand(&st) % 2;
 		const int oh = same_out(ih, stride), ow = same_out(iw, stride);
+		/* a fused residual on the first res_c channels (0: none) */
+		const int res_c = tu_rand(&st) % 2 ? 1 + (int)(tu_rand(&st) % (unsigned)oc) : 0;
+		float *res = rand_floats(&st, (size_t)oh * ow * (res_c ? res_c : 1));
 		float *in = rand_floats(&st, (size_t)ih * iw * ic);
 		float *w_ohwi = rand_floats(&st, (size_t)oc * k * k * ic), *bias = rand_floats(&st, oc);
 		float *w_hwio = malloc(sizeof(float) * oc * k * k * ic), *out = malloc(sizeof(float) * oh * ow * oc);
@@ -71,8 +74,8 @@ START_TEST(test_conv2d_random)
 					       0,
 					       relu ? 0.0f : -INFINITY,
 					       INFINITY,
-					       NULL,
-					       0,
+					       res_c ? res : NULL,
+					       res_c,
 					       0,
 					       0 };
 
@@ -98,6 +101,8 @@ START_TEST(test_conv2d_random)
 									       oy * stride - a.pad_top + y * dil,
 									       ox * stride - a.pad_left + x * dil, c) *
 								    w_ohwi[((o * k + y) * k + x) * ic + c];
+					if (o < res_c)
+						ref += res[(oy * ow + ox) * res_c + o];
 					if (relu && ref < 0)
 						ref = 0;
 					ck_assert_msg(
@@ -106,6 +111,7 @@ START_TEST(test_conv2d_random)
 					    (unsigned long long)seed, iter, ih, iw, ic, k, stride, dil, oy, ox, o,
 					    out[(oy * ow + ox) * oc + o], ref);
 				}
+		free(res);
 		free(in);
 		free(w_ohwi);
 		free(bias);
