@@ -74,6 +74,28 @@ INLINE void conv_tile(const struct vigil_conv2d_args *a, int oy, int ox0, int ob
 			continue;
 		const float *row = a->input + (size_t)iy * a->in_w * ic;
 
+		if (!checkx && a->dil_w == 1) {
+			/* the kw taps of a row are kw * ic contiguous inputs, and so are their weights: one loop */
+			const float *wk = a->weights + ob * wblock + (size_t)ky * a->kw * ic * VL;
+			const float *ip = row + (ptrdiff_t)(ox0 * a->stride_w - a->pad_left) * ic;
+			const ptrdiff_t pstep = (ptrdiff_t)a->stride_w * ic;
+			const int len = a->kw * ic;
+
+			for (int c = 0; c < len; c++) {
+				const V w0 = vload(wk + (size_t)c * VL);
+				const V w1 = nb > 1 ? vload(wk + wblock + (size_t)c * VL) : w0;
+
+#pragma GCC unroll 32
+				for (int p = 0; p < np; p++) {
+					const V x = vset1(ip[p * pstep + c]);
+
+					acc[p][0] = vfma(x, w0, acc[p][0]);
+					if (nb > 1)
+						acc[p][1] = vfma(x, w1, acc[p][1]);
+				}
+			}
+			continue;
+		}
 		for (int kx = 0; kx < a->kw; kx++) {
 			const float *wk = a->weights + ob * wblock + ((size_t)ky * a->kw + kx) * ic * VL;
 			const float *ip = row + (ptrdiff_t)(ox0 * a->stride_w - a->pad_left + kx * a->dil_w) * ic;
