@@ -102,7 +102,7 @@ static void measure(struct vigil_model *m, struct vigil_cl_exec *exec, float *ar
 		vigil_cl_exec_run_tensor(exec, in, boxes, logits);
 		t[0][i] = now_ms() - t0;
 		t0 = now_ms();
-		vigil_program_run(m->program, arena);
+		vigil_program_run(m->program, arena, NULL);
 		t[1][i] = now_ms() - t0;
 	}
 	qsort(t[0], AUTO_RUNS, sizeof(double), cmp_double);

@@ -63,7 +63,7 @@ static double cpu_op_ms(const struct vigil_graph *g, int i, int iterations)
 	for (int it = 0; arena && it < iterations; it++) {
 		const double t0 = now_ms();
 
-		vigil_program_run(p, arena);
+		vigil_program_run(p, arena, NULL);
 		t[it] = now_ms() - t0;
 	}
 	stats(t, iterations, &med, &p99);
@@ -129,7 +129,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < iterations; i++) {
 		const double t0 = now_ms();
 
-		vigil_program_run(m->program, arena);
+		vigil_program_run(m->program, arena, NULL);
 		t[i] = now_ms() - t0;
 	}
 	stats(t, iterations, &med_cpu, &p99_cpu);

@@ -139,7 +139,7 @@ static double run_both(struct tg *g, uint64_t *st, const char *what)
 	arena = aligned_alloc(64, (vigil_program_arena_floats(prog) + 16) * sizeof(float));
 	ck_assert(arena != NULL);
 	memcpy(vigil_program_tensor(prog, arena, in), input, n_in * sizeof(float));
-	vigil_program_run(prog, arena);
+	vigil_program_run(prog, arena, NULL);
 	want = vigil_program_tensor(prog, arena, out);
 
 	ck_assert_msg(vigil_cl_exec_create(device(), &g->g, &cfg, &e) == 0, "%s: %s", what, vigil_last_error());

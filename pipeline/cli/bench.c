@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "kernels.h"
 #include "vigil/vigil.h"
 
 #define BENCH_WIDTH 1920
@@ -31,10 +32,14 @@ static const char bench_usage[] =
     "  -w, --warmup W         untimed calls first, 0..1000000 [default: 10]\n"
     "  -b, --backend B        auto, cpu or opencl [default: auto]; the backend that ran is printed\n"
     "      --device D         OpenCL device: P:D indices or a name substring [default: $VIGIL_CL_DEVICE]\n"
+    "  -T, --threads N        inference threads, 1..64 [default: 1]\n"
     "  -j, --json             print one JSON object: {\"model\", \"backend\", \"threads\", \"iterations\",\n"
-    "                         \"median_ms\", \"p99_ms\", \"min_ms\" (inference), \"stages\": {\"preprocess\",\n"
-    "                         \"inference\", \"postprocess\", \"frame\": {\"median_ms\", \"p99_ms\", \"min_ms\"}}}\n"
-    "  -h, --help             show this help\n";
+    "                         \"median_ms\", \"p99_ms\", \"min_ms\" (inference), \"kernels\" (the CPU kernel set:\n"
+    "                         avx512, avx2, neon or c), \"stages\": {\"preprocess\", \"inference\",\n"
+    "                         \"postprocess\", \"frame\": {\"median_ms\", \"p99_ms\", \"min_ms\"}}}\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "VIGIL_FORCE_C=1 times the reference C kernels; VIGIL_CPU_DISABLE=avx512 (or avx2) a lesser kernel set.\n";
 
 struct stats {
 	double median, p99, min;
@@ -100,18 +105,19 @@ static json_t *stage_json(struct stats s)
 	return json_pack("{s:f, s:f, s:f}", "median_ms", s.median, "p99_ms", s.p99, "min_ms", s.min);
 }
 
-static int print_json(const struct vigil_model_info *info, const struct vigil_backend_info *b, long iterations,
-		      long warmup, const struct stats st[4])
+static int print_json(const struct vigil_model_info *info, const struct vigil_backend_info *b, int threads,
+		      long iterations, long warmup, const struct stats st[4])
 {
 	json_t *root;
 	char *text;
 
-	root = json_pack("{s:s, s:s, s:i, s:I, s:I, s:i, s:i, s:s, s:f, s:f, s:f, s:{s:o, s:o, s:o, s:o}}", "model",
-			 info->name, "backend", vigil_backend_name(b->backend), "threads", 1, "iterations",
-			 (json_int_t)iterations, "warmup", (json_int_t)warmup, "width", BENCH_WIDTH, "height",
-			 BENCH_HEIGHT, "format", "NV12", "median_ms", st[1].median, "p99_ms", st[1].p99, "min_ms",
-			 st[1].min, "stages", "preprocess", stage_json(st[0]), "inference", stage_json(st[1]),
-			 "postprocess", stage_json(st[2]), "frame", stage_json(st[3]));
+	root =
+	    json_pack("{s:s, s:s, s:i, s:I, s:I, s:i, s:i, s:s, s:f, s:f, s:f, s:s, s:{s:o, s:o, s:o, s:o}}", "model",
+		      info->name, "backend", vigil_backend_name(b->backend), "threads", threads, "iterations",
+		      (json_int_t)iterations, "warmup", (json_int_t)warmup, "width", BENCH_WIDTH, "height",
+		      BENCH_HEIGHT, "format", "NV12", "median_ms", st[1].median, "p99_ms", st[1].p99, "min_ms",
+		      st[1].min, "kernels", vigil_cpu_kernels()->isa, "stages", "preprocess", stage_json(st[0]),
+		      "inference", stage_json(st[1]), "postprocess", stage_json(st[2]), "frame", stage_json(st[3]));
 	if (!root)
 		return -1;
 	if (b->backend == VIGIL_BACKEND_OPENCL)
@@ -129,13 +135,14 @@ static int print_json(const struct vigil_model_info *info, const struct vigil_ba
 	return 0;
 }
 
-static void print_text(const struct vigil_model_info *info, const struct vigil_backend_info *b, long iterations,
-		       long warmup, const struct stats st[4])
+static void print_text(const struct vigil_model_info *info, const struct vigil_backend_info *b, int threads,
+		       long iterations, long warmup, const struct stats st[4])
 {
 	static const char *const names[4] = { "preprocess", "inference", "postprocess", "frame" };
 
-	printf("model %s (%dx%d input, %d anchors), backend %s, 1 thread\n", info->name, info->input_width,
-	       info->input_height, info->num_anchors, vigil_backend_name(b->backend));
+	printf("model %s (%dx%d input, %d anchors), backend %s (%s kernels on the CPU), %d thread%s\n", info->name,
+	       info->input_width, info->input_height, info->num_anchors, vigil_backend_name(b->backend),
+	       vigil_cpu_kernels()->isa, threads, threads > 1 ? "s" : "");
 	if (b->backend == VIGIL_BACKEND_OPENCL)
 		printf("OpenCL %s: warm-up %.1f ms, %d kernel launches per frame, %ld bytes read back and %ld bytes\n"
 		       "uploaded per frame (preprocessing runs on the device: its time is in 'inference')\n",
@@ -151,16 +158,21 @@ static void print_text(const struct vigil_model_info *info, const struct vigil_b
 int vigil_cli_bench(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "model", required_argument, NULL, 'm' },  { "iterations", required_argument, NULL, 'n' },
-		{ "warmup", required_argument, NULL, 'w' }, { "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },         { "backend", required_argument, NULL, 'b' },
-		{ "device", required_argument, NULL, 'D' }, { NULL, 0, NULL, 0 },
+		{ "model", required_argument, NULL, 'm' },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "warmup", required_argument, NULL, 'w' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "device", required_argument, NULL, 'D' },
+		{ "threads", required_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 },
 	};
 	enum vigil_backend backend = VIGIL_BACKEND_AUTO;
 	struct vigil_backend_info binfo;
 	const char *device = NULL;
 	const char *model_arg = NULL;
-	long iterations = DEFAULT_ITERATIONS, warmup = DEFAULT_WARMUP;
+	long iterations = DEFAULT_ITERATIONS, warmup = DEFAULT_WARMUP, threads = 1;
 	int json = 0, opt, ret = VIGIL_EXIT_FAIL;
 	struct vigil_model *model = NULL;
 	struct vigil_detector *det = NULL;
@@ -172,7 +184,7 @@ int vigil_cli_bench(int argc, char **argv)
 	struct stats st[4];
 	long size;
 
-	while ((opt = getopt_long(argc, argv, "m:n:w:b:jh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "m:n:w:b:T:jh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'b':
 			if (vigil_cli_parse_backend(optarg, &backend) < 0) {
@@ -183,6 +195,13 @@ int vigil_cli_bench(int argc, char **argv)
 			break;
 		case 'D':
 			device = optarg;
+			break;
+		case 'T':
+			if (vigil_cli_parse_int(optarg, 1, VIGIL_MAX_THREADS, &threads) < 0) {
+				fprintf(stderr, "vigil bench: --threads must be 1..%d, got '%s'\n", VIGIL_MAX_THREADS,
+					optarg);
+				goto usage;
+			}
 			break;
 		case 'm':
 			model_arg = optarg;
@@ -243,6 +262,7 @@ int vigil_cli_bench(int argc, char **argv)
 	vigil_detector_config_init(&cfg);
 	cfg.backend = backend;
 	cfg.device = device;
+	cfg.threads = (int)threads;
 	if (vigil_detector_create(model, &cfg, &det) < 0) {
 		fprintf(stderr, "vigil bench: cannot create a detector: %s\n", vigil_last_error());
 		goto close_model;
@@ -270,12 +290,12 @@ int vigil_cli_bench(int argc, char **argv)
 
 	vigil_detector_backend_info(det, &binfo);
 	if (json) {
-		if (print_json(vigil_model_get_info(model), &binfo, iterations, warmup, st) < 0) {
+		if (print_json(vigil_model_get_info(model), &binfo, (int)threads, iterations, warmup, st) < 0) {
 			fputs("vigil bench: out of memory formatting JSON\n", stderr);
 			goto destroy_detector;
 		}
 	} else {
-		print_text(vigil_model_get_info(model), &binfo, iterations, warmup, st);
+		print_text(vigil_model_get_info(model), &binfo, (int)threads, iterations, warmup, st);
 	}
 	ret = VIGIL_EXIT_OK;
 

@@ -56,10 +56,11 @@ static const char detect_usage[] =
     "      --device D         OpenCL device: P:D indices or a name substring [default: $VIGIL_CL_DEVICE]\n"
     "  -j, --json             print one detection record (JSON) per image and line instead of a summary;\n"
     "                         \"frame\" is the image's 0-based position on the command line\n"
+    "  -T, --threads N        inference threads, 1..64 [default: 1]\n"
     "  -d, --draw OUT         write annotated JPEG copies: with one IMAGE, OUT is the file to write (or an\n"
     "                         existing directory); with several, OUT must be an existing directory and each\n"
     "                         copy is OUT/<image name without extension>.jpg\n"
-    "  -T, --track            the images are frames of one sequence (command-line order): track objects\n"
+    "      --track            the images are frames of one sequence (command-line order): track objects\n"
     "                         across them (libvigil's tracker); records carry \"track_id\" once a track is\n"
     "                         confirmed (3rd detection)\n"
     "  -h, --help             show this help\n"
@@ -237,20 +238,16 @@ free_image:
 static int cmd_detect(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "model", required_argument, NULL, 'm' },
-		{ "threshold", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "draw", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "sampling", required_argument, NULL, 's' },
-		{ "labels", required_argument, NULL, 'l' },
-		{ "backend", required_argument, NULL, 'b' },
-		{ "device", required_argument, NULL, 'D' },
-		{ "track", no_argument, NULL, 'T' },
-		{ NULL, 0, NULL, 0 },
+		{ "model", required_argument, NULL, 'm' },   { "threshold", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },          { "draw", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },          { "sampling", required_argument, NULL, 's' },
+		{ "labels", required_argument, NULL, 'l' },  { "backend", required_argument, NULL, 'b' },
+		{ "device", required_argument, NULL, 'D' },  { "track", no_argument, NULL, 'R' },
+		{ "threads", required_argument, NULL, 'T' }, { NULL, 0, NULL, 0 },
 	};
 	const char *model_arg = NULL, *draw = NULL, *labels = NULL, *device = NULL;
 	enum vigil_backend backend = VIGIL_BACKEND_AUTO;
+	long threads = 1;
 	enum vigil_sampling sampling = VIGIL_SAMPLING_PIXEL_CENTER;
 	struct vigil_detector_config cfg;
 	struct vigil_model *model = NULL;
@@ -259,12 +256,12 @@ static int cmd_detect(int argc, char **argv)
 	int json = 0, nimages, failed = 0, draw_into_dir, ret, opt, track = 0;
 	float threshold = -1.0f;
 
-	while ((opt = getopt_long(argc, argv, "m:t:s:b:jd:hl:T", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "m:t:s:b:jd:T:hl:", options, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
 			labels = optarg;
 			break;
-		case 'T':
+		case 'R':
 			track = 1;
 			break;
 		case 'm':
@@ -277,6 +274,10 @@ static int cmd_detect(int argc, char **argv)
 			break;
 		case 'D':
 			device = optarg;
+			break;
+		case 'T':
+			if (vigil_cli_parse_int(optarg, 1, VIGIL_MAX_THREADS, &threads) < 0)
+				return usage_error("detect", "--threads must be 1..64, got '%s'", optarg);
 			break;
 		case 's':
 			if (strcmp(optarg, "center") == 0)
@@ -361,6 +362,7 @@ static int cmd_detect(int argc, char **argv)
 	cfg.sampling = sampling;
 	cfg.backend = backend;
 	cfg.device = device;
+	cfg.threads = (int)threads;
 	if (vigil_detector_create(model, &cfg, &det) < 0) {
 		fprintf(stderr, "vigil detect: cannot create a detector for '%s': %s\n", model_arg, vigil_last_error());
 		ret = VIGIL_EXIT_FAIL;
