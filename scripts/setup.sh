@@ -14,7 +14,11 @@ PKGS=(
   # the Python pad-probe example (scripts/examples/probe.py), run by the tests
   python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   # tests: Check, sanitizer and libFuzzer runtimes, formatting, python3 for JSON checks
-  check libclang-rt-14-dev clang-format python3
+  check libclang-rt-14-dev clang-format python3 file
+  # aarch64 cross build run under qemu (scripts/cross/aarch64-linux-gnu.ini): compiler, emulator, and the
+  # arm64 multiarch libraries the library, CLI and Check tests link
+  gcc-aarch64-linux-gnu qemu-user
+  libturbojpeg0-dev:arm64 libpng-dev:arm64 libjansson-dev:arm64 check:arm64
 )
 
 missing=()
@@ -33,5 +37,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "setup: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# the :arm64 packages need the architecture known to dpkg (apt-get update below then fetches its lists)
+dpkg --print-foreign-architectures | grep -qx arm64 || $SUDO dpkg --add-architecture arm64
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -3,7 +3,8 @@
 #   1. gcc build + every Check suite, the CLI test and the C API example (meson test),
 #   2. clang build with AddressSanitizer + UndefinedBehaviorSanitizer, same suites,
 #   3. clang-format check of every C source,
-#   4. libFuzzer on the model reader and the image decoders (FUZZ_SECONDS each, default 60 / 20).
+#   4. libFuzzer on the model reader and the image decoders (FUZZ_SECONDS each, default 60 / 20),
+#   5. aarch64 cross build (scripts/cross/aarch64-linux-gnu.ini) and the engine suites under qemu-aarch64.
 # Usage: scripts/test.sh [--fuzz-seconds N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +57,20 @@ step "fuzz (${FUZZ_SECONDS}s model reader, $((FUZZ_SECONDS / 3))s image decoders
 if bash scripts/fuzz.sh --seconds "$FUZZ_SECONDS"; then
   passed=$((passed + 1))
 else
+  failed=$((failed + 1))
+fi
+
+step "aarch64 cross build + tests under qemu"
+# Emulation is ~10-50x slower: the suites that exercise the kernels and the engine on aarch64 code (the NEON
+# kernels against the C reference, the face models against the TFLite tensors, golden detections) run here;
+# the pixel-format and image-file suites are architecture-neutral and run natively above.
+[ -f build-aarch64/build.ninja ] || meson setup build-aarch64 --cross-file scripts/cross/aarch64-linux-gnu.ini \
+  -Dgstreamer=disabled >/dev/null
+if meson compile -C build-aarch64 && file -L build-aarch64/tests/test_kernels | grep -q 'ARM aarch64'; then
+  meson test -C build-aarch64 --print-errorlogs kernels postprocess parity detector golden example_api || true
+  count_results build-aarch64
+else
+  echo "aarch64 cross build failed (or did not produce aarch64 binaries)" >&2
   failed=$((failed + 1))
 fi
 
