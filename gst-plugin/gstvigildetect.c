@@ -47,6 +47,7 @@ typedef enum vigil_backend GstVigilBackend;
 #define DEFAULT_LABELS ""
 #define DEFAULT_MESSAGE VIGIL_MESSAGE_NONE
 #define DEFAULT_BACKEND VIGIL_BACKEND_AUTO
+#define DEFAULT_THREADS 1
 #define DEFAULT_SKIP_LATE TRUE
 #define MAX_DETECTIONS 1024
 
@@ -63,6 +64,7 @@ enum {
 	PROP_BACKEND,
 	PROP_SKIP_LATE,
 	PROP_STATS,
+	PROP_THREADS,
 };
 
 struct stage_stats {
@@ -83,6 +85,7 @@ struct _GstVigilDetect {
 	gchar **labels; /* NULL: every label */
 	GstVigilMessageMode message;
 	GstVigilBackend backend;
+	gint threads;
 	gboolean skip_late;
 	gboolean config_changed;
 
@@ -262,6 +265,9 @@ static void gst_vigil_detect_set_property(GObject *object, guint prop_id, const 
 	case PROP_BACKEND:
 		self->backend = g_value_get_enum(value);
 		break;
+	case PROP_THREADS:
+		self->threads = g_value_get_int(value);
+		break;
 	case PROP_SKIP_LATE:
 		self->skip_late = g_value_get_boolean(value);
 		break;
@@ -316,6 +322,9 @@ static void gst_vigil_detect_get_property(GObject *object, guint prop_id, GValue
 	case PROP_BACKEND:
 		g_value_set_enum(value, self->backend);
 		break;
+	case PROP_THREADS:
+		g_value_set_int(value, self->threads);
+		break;
 	case PROP_SKIP_LATE:
 		g_value_set_boolean(value, self->skip_late);
 		break;
@@ -342,6 +351,7 @@ static struct vigil_detector_config detector_config(GstVigilDetect *self)
 	c.max_detections = self->max_detections;
 	c.roi = self->roi;
 	c.backend = self->backend;
+	c.threads = self->threads;
 	return c;
 }
 
@@ -712,6 +722,12 @@ static void gst_vigil_detect_class_init(GstVigilDetectClass *klass)
 			      GST_TYPE_VIGIL_BACKEND, DEFAULT_BACKEND,
 			      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
 	g_object_class_install_property(
+	    gobject_class, PROP_THREADS,
+	    g_param_spec_int("threads", "Threads",
+			     "Inference threads: one layer's work is split over a pool made when the element starts", 1,
+			     VIGIL_MAX_THREADS, DEFAULT_THREADS,
+			     G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+	g_object_class_install_property(
 	    gobject_class, PROP_SKIP_LATE,
 	    g_param_spec_boolean("skip-late", "Skip late frames",
 				 "When downstream QoS reports that frames arrive late, pass them through without "
@@ -758,6 +774,7 @@ static void gst_vigil_detect_init(GstVigilDetect *self)
 	self->labels_text = g_strdup(DEFAULT_LABELS);
 	self->message = DEFAULT_MESSAGE;
 	self->backend = DEFAULT_BACKEND;
+	self->threads = DEFAULT_THREADS;
 	self->skip_late = DEFAULT_SKIP_LATE;
 	self->earliest_time = GST_CLOCK_TIME_NONE;
 	gst_base_transform_set_in_place(trans, TRUE);

@@ -12,6 +12,7 @@
 #include "model_internal.h"
 #include "postprocess.h"
 #include "preprocess.h"
+#include "threadpool.h"
 
 #define MAX_DETECTIONS_CAP 1024
 #define DEFAULT_MAX_DETECTIONS 100
@@ -21,6 +22,7 @@ struct vigil_detector {
 	struct vigil_detector_config config;
 	float logit_threshold, iou_threshold;
 	float *arena;
+	struct vigil_pool *pool; /* config.threads threads, the caller included */
 	struct vigil_preprocess pp;
 	struct vigil_candidate *candidates; /* one per anchor */
 	struct vigil_candidate *kept;       /* after NMS, max_detections */
@@ -89,6 +91,7 @@ void vigil_detector_destroy(struct vigil_detector *d)
 	free(d->kept);
 	free(d->candidates);
 	vigil_preprocess_free(&d->pp);
+	vigil_pool_destroy(d->pool);
 	free(d->arena);
 	vigil_model_close(d->model);
 	free(d);
@@ -113,9 +116,6 @@ int vigil_detector_create(struct vigil_model *model, const struct vigil_detector
 	ret = check_config(config);
 	if (ret < 0)
 		return ret;
-	if (config->threads != 1)
-		return vigil_error(VIGIL_EUNSUPPORTED, "threads %d: this build runs inference on 1 thread",
-				   config->threads);
 	if (config->backend == VIGIL_BACKEND_OPENCL)
 		return vigil_error(VIGIL_EUNSUPPORTED, "backend opencl: this build has no OpenCL backend");
 	d = calloc(1, sizeof(*d));
@@ -132,6 +132,9 @@ int vigil_detector_create(struct vigil_model *model, const struct vigil_detector
 		ret = vigil_error(-ENOMEM, "out of memory creating a detector");
 		goto out_destroy;
 	}
+	ret = vigil_pool_create(config->threads, &d->pool);
+	if (ret < 0)
+		goto out_destroy;
 	ret = vigil_preprocess_init(&d->pp, model->info.input_width, model->info.input_height, model->norm_scale,
 				    model->norm_bias);
 	if (ret < 0)
@@ -187,7 +190,7 @@ int vigil_detector_detect(struct vigil_detector *d, const struct vigil_frame *fr
 	vigil_preprocess_run(&d->pp, frame, vigil_program_tensor(m->program, d->arena, m->input_tensor));
 	t1 = now_ms();
 
-	vigil_program_run(m->program, d->arena);
+	vigil_program_run(m->program, d->arena, d->pool);
 	t2 = now_ms();
 
 	n_cand = vigil_face_decode(&m->decoder, vigil_program_tensor(m->program, d->arena, m->boxes_tensor),
@@ -223,7 +226,7 @@ int vigil_detector_run_tensor(struct vigil_detector *d, const float *input, size
 	if (n != want)
 		return vigil_error(-EINVAL, "input tensor has %zu values, the model takes %zu", n, want);
 	memcpy(vigil_program_tensor(m->program, d->arena, m->input_tensor), input, n * sizeof(float));
-	vigil_program_run(m->program, d->arena);
+	vigil_program_run(m->program, d->arena, d->pool);
 	*boxes = vigil_program_tensor(m->program, d->arena, m->boxes_tensor);
 	*logits = vigil_program_tensor(m->program, d->arena, m->logits_tensor);
 	return 0;

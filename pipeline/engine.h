@@ -9,6 +9,7 @@
 #include "graph.h"
 
 struct vigil_program;
+struct vigil_pool;
 
 /* Prepares @p graph (which must outlive the program). Immutable afterwards: one program can run on
  * many arenas from many threads at once. */
@@ -22,7 +23,12 @@ size_t vigil_program_arena_floats(const struct vigil_program *program);
  * The graph input must be written here before vigil_program_run(). */
 float *vigil_program_tensor(const struct vigil_program *program, float *arena, int index);
 
-/* Runs every operator. No allocation, no I/O. */
-void vigil_program_run(const struct vigil_program *program, float *arena);
+/* Runs every operator, splitting layers over @p pool's threads (NULL: the calling thread only).
+ * No allocation, no I/O. */
+void vigil_program_run(const struct vigil_program *program, float *arena, struct vigil_pool *pool);
+
+/* The kernel set the program runs ("avx512", "avx2", "neon", "c") and how many operators fusion removed. */
+const char *vigil_program_isa(const struct vigil_program *program);
+int vigil_program_fused(const struct vigil_program *program);
 
 #endif

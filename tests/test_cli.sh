@@ -306,6 +306,9 @@ usage_case "bench --iterations 0" bench --iterations 0
 usage_case "bench --iterations junk" bench --iterations 3x
 usage_case "bench --warmup -1" bench --warmup -1
 usage_case "bench stray argument" bench extra
+usage_case "bench --threads 0" bench --threads 0
+usage_case "bench --threads 65" bench --threads 65
+usage_case "detect --threads junk" detect --threads x "$VIGIL_TEST_DATA/faces/sample2.jpg"
 usage_case "help for an unknown command" help frobnicate
 
 # --- bench --------------------------------------------------------------------------------------------------
@@ -326,6 +329,15 @@ assert r["median_ms"] == r["stages"]["inference"]["median_ms"], r
 assert r["min_ms"] == r["stages"]["inference"]["min_ms"], r
 assert r["stages"]["inference"]["min_ms"] > 0, r
 assert r["stages"]["frame"]["median_ms"] >= r["stages"]["inference"]["median_ms"], r
+'
+
+run bench --model face-short --threads 2 --iterations 3 --warmup 1 --json
+expect_rc "bench --threads 2 exits 0" 0
+check_py "bench --threads 2 reports its threads and kernel set" '
+import json, sys
+r = json.loads(sys.stdin.read())
+assert r["threads"] == 2 and r["model"] == "face-short", r
+assert r["kernels"] in ("avx512", "avx2", "neon", "c"), r
 '
 
 run bench --model face-short --iterations 2 --warmup 0

@@ -108,6 +108,7 @@ START_TEST(test_detect_allocates_nothing)
 	uint8_t *buf = malloc((size_t)w * h * 3 / 2), *buf2 = malloc(640 * 480 * 2);
 	struct vigil_model *model = open_model(_i ? "face-short" : "face-full");
 	struct vigil_detector *det;
+	struct vigil_detector_config cfg;
 	const struct vigil_detections *out;
 
 	for (size_t i = 0; i < (size_t)w * h * 3 / 2; i++)
@@ -115,7 +116,10 @@ START_TEST(test_detect_allocates_nothing)
 	memset(buf2, 100, 640 * 480 * 2);
 	ck_assert_int_gt(vigil_frame_init_packed(&nv12, VIGIL_FORMAT_NV12, w, h, buf), 0);
 	ck_assert_int_gt(vigil_frame_init_packed(&small, VIGIL_FORMAT_YUY2, 640, 480, buf2), 0);
-	ck_assert_int_eq(vigil_detector_create(model, NULL, &det), 0);
+	/* face-short on a pool of 3 threads: waking the workers per layer allocates nothing either */
+	vigil_detector_config_init(&cfg);
+	cfg.threads = _i ? 3 : 1;
+	ck_assert_int_eq(vigil_detector_create(model, &cfg, &det), 0);
 
 	/* Nothing but detect inside the window: Check's own assertions allocate (it is linked statically). */
 	int ret[6];
@@ -327,6 +331,9 @@ START_TEST(test_config_errors)
 	ck_assert_ptr_nonnull(strstr(vigil_last_error(), "threads"));
 	cfg.threads = VIGIL_MAX_THREADS + 1;
 	ck_assert_int_eq(vigil_detector_create(model, &cfg, &det), -EINVAL);
+	cfg.threads = 2; /* accepted: a pool of two */
+	ck_assert_int_eq(vigil_detector_create(model, &cfg, &det), 0);
+	vigil_detector_destroy(det);
 	vigil_detector_config_init(&cfg);
 	cfg.backend = (enum vigil_backend)9;
 	ck_assert_int_eq(vigil_detector_create(model, &cfg, &det), -EINVAL);

@@ -48,6 +48,9 @@ START_TEST(test_conv2d_random)
 		const int oc = 1 + tu_rand(&st) % 9, k = 1 + 2 * (tu_rand(&st) % 3), stride = 1 + tu_rand(&st) % 2;
 		const int dil = 1 + (tu_rand(&st) % 4 == 0), relu = tu_rand(&st) % 2;
 		const int oh = same_out(ih, stride), ow = same_out(iw, stride);
+		/* a fused residual on the first res_c channels (0: none) */
+		const int res_c = tu_rand(&st) % 2 ? 1 + (int)(tu_rand(&st) % (unsigned)oc) : 0;
+		float *res = rand_floats(&st, (size_t)oh * ow * (res_c ? res_c : 1));
 		float *in = rand_floats(&st, (size_t)ih * iw * ic);
 		float *w_ohwi = rand_floats(&st, (size_t)oc * k * k * ic), *bias = rand_floats(&st, oc);
 		float *w_hwio = malloc(sizeof(float) * oc * k * k * ic), *out = malloc(sizeof(float) * oh * ow * oc);
@@ -70,7 +73,11 @@ START_TEST(test_conv2d_random)
 					       0,
 					       0,
 					       relu ? 0.0f : -INFINITY,
-					       INFINITY };
+					       INFINITY,
+					       res_c ? res : NULL,
+					       res_c,
+					       0,
+					       0 };
 
 		for (int o = 0; o < oc; o++)
 			for (int y = 0; y < k; y++)
@@ -94,6 +101,8 @@ START_TEST(test_conv2d_random)
 									       oy * stride - a.pad_top + y * dil,
 									       ox * stride - a.pad_left + x * dil, c) *
 								    w_ohwi[((o * k + y) * k + x) * ic + c];
+					if (o < res_c)
+						ref += res[(oy * ow + ox) * res_c + o];
 					if (relu && ref < 0)
 						ref = 0;
 					ck_assert_msg(
@@ -102,6 +111,7 @@ START_TEST(test_conv2d_random)
 					    (unsigned long long)seed, iter, ih, iw, ic, k, stride, dil, oy, ox, o,
 					    out[(oy * ow + ox) * oc + o], ref);
 				}
+		free(res);
 		free(in);
 		free(w_ohwi);
 		free(bias);
@@ -122,8 +132,8 @@ START_TEST(test_dwconv2d_random)
 		const int oc = ic * m, oh = same_out(ih, stride), ow = same_out(iw, stride);
 		float *in = rand_floats(&st, (size_t)ih * iw * ic), *w = rand_floats(&st, (size_t)k * k * oc);
 		float *out = malloc(sizeof(float) * oh * ow * oc);
-		struct vigil_dwconv2d_args a = { in, ih, iw,     ic,     w, NULL, out, oh, ow,        oc,      m,
-						 k,  k,  stride, stride, 1, 1,    0,   0,  -INFINITY, INFINITY };
+		struct vigil_dwconv2d_args a = { in, ih,     iw,     ic, w, NULL, out, oh,        ow,       oc, m, k,
+						 k,  stride, stride, 1,  1, 0,    0,   -INFINITY, INFINITY, 0,  0 };
 
 		a.pad_top = same_pad(ih, oh, k, stride, 1);
 		a.pad_left = same_pad(iw, ow, k, stride, 1);
@@ -155,7 +165,7 @@ START_TEST(test_maxpool)
 	/* 3x3 input, one channel, 2x2 window, stride 2, SAME: the padded corner windows ignore padding */
 	const float in[9] = { -5, -4, -3, -2, -1, -6, -7, -8, -9 };
 	float out[4];
-	struct vigil_pool_args a = { in, 3, 3, 1, out, 2, 2, 2, 2, 2, 2, 0, 0, -INFINITY, INFINITY };
+	struct vigil_pool_args a = { in, 3, 3, 1, out, 2, 2, 2, 2, 2, 2, 0, 0, -INFINITY, INFINITY, 0, 0 };
 
 	vigil_f32_maxpool2d__c(&a);
 	ck_assert_float_eq(out[0], -1);
@@ -191,7 +201,7 @@ START_TEST(test_resize_bilinear)
 			const int ih = cases[t][0], iw = cases[t][1], oh = cases[t][2], ow = cases[t][3], c = 3;
 			const int align = flags == 1, half = flags == 2;
 			float *in = rand_floats(&st, (size_t)ih * iw * c), *out = malloc(sizeof(float) * oh * ow * c);
-			struct vigil_resize_args a = { in, ih, iw, c, out, oh, ow, align, half };
+			struct vigil_resize_args a = { in, ih, iw, c, out, oh, ow, align, half, 0, 0 };
 
 			vigil_f32_resize_bilinear__c(&a);
 			for (int y = 0; y < oh; y++)
@@ -219,7 +229,7 @@ START_TEST(test_resize_bilinear)
 	/* a hand-checked value: 2 -> 4 with half-pixel centres samples -0.25 (clamped), 0.25, 0.75, 1.25 */
 	const float in2[2] = { 0, 1 };
 	float out4[4];
-	struct vigil_resize_args b = { in2, 1, 2, 1, out4, 1, 4, 0, 1 };
+	struct vigil_resize_args b = { in2, 1, 2, 1, out4, 1, 4, 0, 1, 0, 0 };
 
 	vigil_f32_resize_bilinear__c(&b);
 	ck_assert_float_eq_tol(out4[0], 0.0f, 1e-7);

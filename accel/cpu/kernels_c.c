@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#define ROW_END(a) ((a)->row_end > 0 ? (a)->row_end : (a)->out_h)
+
 static inline float clampf(float v, float lo, float hi)
 {
 	return v < lo ? lo : (v > hi ? hi : v);
@@ -14,7 +16,7 @@ void vigil_f32_conv2d__c(const struct vigil_conv2d_args *a)
 {
 	const int oc = a->out_c, ic = a->in_c;
 
-	for (int oy = 0; oy < a->out_h; oy++) {
+	for (int oy = a->row_begin; oy < ROW_END(a); oy++) {
 		for (int ox = 0; ox < a->out_w; ox++) {
 			float *restrict out = a->output + ((size_t)oy * a->out_w + ox) * oc;
 
@@ -44,17 +46,44 @@ void vigil_f32_conv2d__c(const struct vigil_conv2d_args *a)
 					}
 				}
 			}
+			if (a->residual) {
+				const float *r = a->residual + ((size_t)oy * a->out_w + ox) * a->residual_c;
+
+				for (int o = 0; o < a->residual_c; o++)
+					out[o] += r[o];
+			}
 			for (int o = 0; o < oc; o++)
 				out[o] = clampf(out[o], a->act_min, a->act_max);
 		}
 	}
 }
 
+size_t vigil_f32_conv2d_packed_size(int out_c, int kh, int kw, int in_c, int oc_block)
+{
+	const size_t ocp = oc_block > 0 ? (size_t)(out_c + oc_block - 1) / oc_block * oc_block : (size_t)out_c;
+
+	return ocp * kh * kw * in_c;
+}
+
+void vigil_f32_conv2d_pack(const float *ohwi, int out_c, int kh, int kw, int in_c, int oc_block, float *packed)
+{
+	const int b = oc_block > 0 ? oc_block : out_c;
+
+	memset(packed, 0, vigil_f32_conv2d_packed_size(out_c, kh, kw, in_c, oc_block) * sizeof(float));
+	/* [oc / b][kh][kw][in_c][b]; with b = out_c that is plain HWIO */
+	for (int o = 0; o < out_c; o++)
+		for (int y = 0; y < kh; y++)
+			for (int x = 0; x < kw; x++)
+				for (int c = 0; c < in_c; c++)
+					packed[((((size_t)(o / b) * kh + y) * kw + x) * in_c + c) * b + o % b] =
+					    ohwi[(((size_t)o * kh + y) * kw + x) * in_c + c];
+}
+
 void vigil_f32_dwconv2d__c(const struct vigil_dwconv2d_args *a)
 {
 	const int oc = a->out_c, ic = a->in_c, m = a->depth_multiplier;
 
-	for (int oy = 0; oy < a->out_h; oy++) {
+	for (int oy = a->row_begin; oy < ROW_END(a); oy++) {
 		for (int ox = 0; ox < a->out_w; ox++) {
 			float *restrict out = a->output + ((size_t)oy * a->out_w + ox) * oc;
 
@@ -94,7 +123,7 @@ void vigil_f32_maxpool2d__c(const struct vigil_pool_args *a)
 {
 	const int c = a->c;
 
-	for (int oy = 0; oy < a->out_h; oy++) {
+	for (int oy = a->row_begin; oy < ROW_END(a); oy++) {
 		for (int ox = 0; ox < a->out_w; ox++) {
 			float *restrict out = a->output + ((size_t)oy * a->out_w + ox) * c;
 			int first = 1;
@@ -196,7 +225,7 @@ void vigil_f32_resize_bilinear__c(const struct vigil_resize_args *a)
 {
 	const int c = a->c;
 
-	for (int oy = 0; oy < a->out_h; oy++) {
+	for (int oy = a->row_begin; oy < ROW_END(a); oy++) {
 		int y0, y1;
 		float fy;
 
@@ -218,3 +247,14 @@ void vigil_f32_resize_bilinear__c(const struct vigil_resize_args *a)
 		}
 	}
 }
+
+const struct vigil_f32_kernels vigil_f32_kernels__c = {
+	.isa = "c",
+	.conv2d_oc_block = 0,
+	.conv2d = vigil_f32_conv2d__c,
+	.dwconv2d = vigil_f32_dwconv2d__c,
+	.maxpool2d = vigil_f32_maxpool2d__c,
+	.add = vigil_f32_add__c,
+	.clamp = vigil_f32_clamp__c,
+	.resize_bilinear = vigil_f32_resize_bilinear__c,
+};

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "kernels.h"
 #include "vigil/vigil.h"
 
 #define BENCH_WIDTH 1920
@@ -29,9 +30,13 @@ static const char bench_usage[] =
     "  -m, --model NAME|PATH  built-in model name or .tflite file [default: face-full]\n"
     "  -n, --iterations K     timed calls, 1..1000000 [default: 100]\n"
     "  -w, --warmup W         untimed calls first, 0..1000000 [default: 10]\n"
+    "  -T, --threads N        inference threads, 1..64 [default: 1]\n"
     "  -j, --json             print one JSON object: {\"model\", \"backend\", \"threads\", \"iterations\",\n"
-    "                         \"median_ms\", \"p99_ms\", \"min_ms\" (inference), \"stages\": {\"preprocess\",\n"
-    "                         \"inference\", \"postprocess\", \"frame\": {\"median_ms\", \"p99_ms\", \"min_ms\"}}}\n"
+    "                         \"median_ms\", \"p99_ms\", \"min_ms\" (inference), \"kernels\" (the CPU kernel set:\n"
+    "                         avx512, avx2, neon or c), \"stages\": {\"preprocess\", \"inference\",\n"
+    "                         \"postprocess\", \"frame\": {\"median_ms\", \"p99_ms\", \"min_ms\"}}}\n"
+    "\n"
+    "VIGIL_FORCE_C=1 times the reference C kernels; VIGIL_CPU_DISABLE=avx512 (or avx2) a lesser kernel set.\n"
     "  -h, --help             show this help\n";
 
 struct stats {
@@ -98,17 +103,18 @@ static json_t *stage_json(struct stats s)
 	return json_pack("{s:f, s:f, s:f}", "median_ms", s.median, "p99_ms", s.p99, "min_ms", s.min);
 }
 
-static int print_json(const struct vigil_model_info *info, long iterations, long warmup, const struct stats st[4])
+static int print_json(const struct vigil_model_info *info, int threads, long iterations, long warmup,
+		      const struct stats st[4])
 {
 	json_t *root;
 	char *text;
 
-	root =
-	    json_pack("{s:s, s:s, s:i, s:I, s:I, s:i, s:i, s:s, s:f, s:f, s:f, s:{s:o, s:o, s:o, s:o}}", "model",
-		      info->name, "backend", "cpu", "threads", 1, "iterations", (json_int_t)iterations, "warmup",
-		      (json_int_t)warmup, "width", BENCH_WIDTH, "height", BENCH_HEIGHT, "format", "NV12", "median_ms",
-		      st[1].median, "p99_ms", st[1].p99, "min_ms", st[1].min, "stages", "preprocess", stage_json(st[0]),
-		      "inference", stage_json(st[1]), "postprocess", stage_json(st[2]), "frame", stage_json(st[3]));
+	root = json_pack("{s:s, s:s, s:i, s:I, s:I, s:i, s:i, s:s, s:f, s:f, s:f, s:s, s:{s:o, s:o, s:o, s:o}}",
+			 "model", info->name, "backend", "cpu", "threads", threads, "iterations",
+			 (json_int_t)iterations, "warmup", (json_int_t)warmup, "width", BENCH_WIDTH, "height",
+			 BENCH_HEIGHT, "format", "NV12", "median_ms", st[1].median, "p99_ms", st[1].p99, "min_ms",
+			 st[1].min, "kernels", vigil_cpu_kernels()->isa, "stages", "preprocess", stage_json(st[0]),
+			 "inference", stage_json(st[1]), "postprocess", stage_json(st[2]), "frame", stage_json(st[3]));
 	if (!root)
 		return -1;
 	text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
@@ -120,12 +126,14 @@ static int print_json(const struct vigil_model_info *info, long iterations, long
 	return 0;
 }
 
-static void print_text(const struct vigil_model_info *info, long iterations, long warmup, const struct stats st[4])
+static void print_text(const struct vigil_model_info *info, int threads, long iterations, long warmup,
+		       const struct stats st[4])
 {
 	static const char *const names[4] = { "preprocess", "inference", "postprocess", "frame" };
 
-	printf("model %s (%dx%d input, %d anchors), backend cpu, 1 thread\n", info->name, info->input_width,
-	       info->input_height, info->num_anchors);
+	printf("model %s (%dx%d input, %d anchors), backend cpu (%s kernels), %d thread%s\n", info->name,
+	       info->input_width, info->input_height, info->num_anchors, vigil_cpu_kernels()->isa, threads,
+	       threads > 1 ? "s" : "");
 	printf("%dx%d NV12 frame, %ld timed calls after %ld warm-up calls\n\n", BENCH_WIDTH, BENCH_HEIGHT, iterations,
 	       warmup);
 	printf("%-12s %10s %10s %10s\n", "stage (ms)", "median", "p99", "min");
@@ -136,12 +144,16 @@ static void print_text(const struct vigil_model_info *info, long iterations, lon
 int vigil_cli_bench(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "model", required_argument, NULL, 'm' },  { "iterations", required_argument, NULL, 'n' },
-		{ "warmup", required_argument, NULL, 'w' }, { "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+		{ "model", required_argument, NULL, 'm' },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "warmup", required_argument, NULL, 'w' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "threads", required_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *model_arg = NULL;
-	long iterations = DEFAULT_ITERATIONS, warmup = DEFAULT_WARMUP;
+	long iterations = DEFAULT_ITERATIONS, warmup = DEFAULT_WARMUP, threads = 1;
 	int json = 0, opt, ret = VIGIL_EXIT_FAIL;
 	struct vigil_model *model = NULL;
 	struct vigil_detector *det = NULL;
@@ -153,8 +165,15 @@ int vigil_cli_bench(int argc, char **argv)
 	struct stats st[4];
 	long size;
 
-	while ((opt = getopt_long(argc, argv, "m:n:w:jh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "m:n:w:T:jh", options, NULL)) != -1) {
 		switch (opt) {
+		case 'T':
+			if (vigil_cli_parse_int(optarg, 1, VIGIL_MAX_THREADS, &threads) < 0) {
+				fprintf(stderr, "vigil bench: --threads must be 1..%d, got '%s'\n", VIGIL_MAX_THREADS,
+					optarg);
+				goto usage;
+			}
+			break;
 		case 'm':
 			model_arg = optarg;
 			break;
@@ -212,6 +231,7 @@ int vigil_cli_bench(int argc, char **argv)
 		goto free_buffers;
 	}
 	vigil_detector_config_init(&cfg);
+	cfg.threads = (int)threads;
 	if (vigil_detector_create(model, &cfg, &det) < 0) {
 		fprintf(stderr, "vigil bench: cannot create a detector: %s\n", vigil_last_error());
 		goto close_model;
@@ -238,12 +258,12 @@ int vigil_cli_bench(int argc, char **argv)
 		st[s] = summarize(samples + (size_t)s * iterations, (size_t)iterations);
 
 	if (json) {
-		if (print_json(vigil_model_get_info(model), iterations, warmup, st) < 0) {
+		if (print_json(vigil_model_get_info(model), (int)threads, iterations, warmup, st) < 0) {
 			fputs("vigil bench: out of memory formatting JSON\n", stderr);
 			goto destroy_detector;
 		}
 	} else {
-		print_text(vigil_model_get_info(model), iterations, warmup, st);
+		print_text(vigil_model_get_info(model), (int)threads, iterations, warmup, st);
 	}
 	ret = VIGIL_EXIT_OK;
 

@@ -48,6 +48,7 @@ static const char detect_usage[] =
     "                         centres) or 'corner' (MediaPipe's CPU path, OpenCV) [default: center]\n"
     "  -j, --json             print one detection record (JSON) per image and line instead of a summary;\n"
     "                         \"frame\" is the image's 0-based position on the command line\n"
+    "  -T, --threads N        inference threads, 1..64 [default: 1]\n"
     "  -d, --draw OUT         write annotated JPEG copies: with one IMAGE, OUT is the file to write (or an\n"
     "                         existing directory); with several, OUT must be an existing directory and each\n"
     "                         copy is OUT/<image name without extension>.jpg\n"
@@ -207,15 +208,13 @@ free_image:
 static int cmd_detect(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "model", required_argument, NULL, 'm' },
-		{ "threshold", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "draw", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "sampling", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
+		{ "model", required_argument, NULL, 'm' },   { "threshold", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },          { "draw", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },          { "sampling", required_argument, NULL, 's' },
+		{ "threads", required_argument, NULL, 'T' }, { NULL, 0, NULL, 0 },
 	};
 	const char *model_arg = NULL, *draw = NULL;
+	long threads = 1;
 	enum vigil_sampling sampling = VIGIL_SAMPLING_PIXEL_CENTER;
 	struct vigil_detector_config cfg;
 	struct vigil_model *model = NULL;
@@ -224,10 +223,14 @@ static int cmd_detect(int argc, char **argv)
 	int json = 0, nimages, failed = 0, draw_into_dir, ret, opt;
 	float threshold = -1.0f;
 
-	while ((opt = getopt_long(argc, argv, "m:t:s:jd:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "m:t:s:jd:T:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
 			model_arg = optarg;
+			break;
+		case 'T':
+			if (vigil_cli_parse_int(optarg, 1, VIGIL_MAX_THREADS, &threads) < 0)
+				return usage_error("detect", "--threads must be 1..64, got '%s'", optarg);
 			break;
 		case 's':
 			if (strcmp(optarg, "center") == 0)
@@ -310,6 +313,7 @@ static int cmd_detect(int argc, char **argv)
 	vigil_detector_config_init(&cfg);
 	cfg.threshold = threshold;
 	cfg.sampling = sampling;
+	cfg.threads = (int)threads;
 	if (vigil_detector_create(model, &cfg, &det) < 0) {
 		fprintf(stderr, "vigil detect: cannot create a detector for '%s': %s\n", model_arg, vigil_last_error());
 		ret = VIGIL_EXIT_FAIL;
