@@ -68,8 +68,8 @@ step "aarch64 cross build + tests under qemu"
 [ -f build-aarch64/build.ninja ] || meson setup build-aarch64 --cross-file scripts/cross/aarch64-linux-gnu.ini \
   -Dgstreamer=disabled >/dev/null
 if meson compile -C build-aarch64 && file -L build-aarch64/tests/test_kernels | grep -q 'ARM aarch64'; then
-  meson test -C build-aarch64 --print-errorlogs kernels kernel_sets postprocess parity parity_force_c golden \
-    example_api || true
+  meson test -C build-aarch64 --print-errorlogs --timeout-multiplier 3 kernels kernel_sets postprocess parity \
+    parity_force_c golden example_api || true
   count_results build-aarch64
 else
   echo "aarch64 cross build failed (or did not produce aarch64 binaries)" >&2

@@ -8,8 +8,10 @@
 #define V float32x4_t
 #define VL 4
 #define VIGIL_SIMD_ISA "neon"
-#define SIMD_NAME(op) vigil_f32_##op##__neon
-#define SIMD_TABLE vigil_f32_kernels__neon
+#define SIMD_NAME(op) vigil_f32_##op##__neon_simd
+/* kernels_simd.h's table is the starting point; the set the dispatcher sees (vigil_f32_kernels__neon, at the
+ * end) replaces its convolution and max pooling with the NEON-shaped ones below. */
+#define SIMD_TABLE vigil_f32_kernels__neon_generic
 /* 32 vector registers: 24 accumulators + 2 weights + 1 broadcast input */
 #define CONV_NP2 12
 #define CONV_NP1 24
@@ -76,4 +78,232 @@ static inline float32x4_t neon_min(float32x4_t a, float32x4_t b)
 #define vmax(a, b) neon_max((a), (b))
 #define vmin(a, b) neon_min((a), (b))
 
+extern const struct vigil_f32_kernels vigil_f32_kernels__neon_generic;
+
 #include "kernels_simd.h"
+
+/* Convolution tiles as in kernels_simd.h (np pixels x nb blocks of 4 output channels, weights blocked by 4),
+ * but the input is read 4 channels at a time and each lane feeds the fused multiply-add by element
+ * (FMLA v.4s, v.4s, v.s[j]): one load per pixel per 4 input channels instead of four broadcasts.
+ * Registers: 2 x 10 accumulators + 8 weights + 1 input (nb 2), 16 + 4 + 1 (nb 1). */
+#define NEON_NP2 10
+#define NEON_NP1 16
+
+INLINE void neon_conv_tile(const struct vigil_conv2d_args *a, int oy, int ox0, int ob, const int nb, const int np,
+			   const int checkx)
+{
+	const int ic = a->in_c, ic4 = ic & ~3;
+	const size_t wblock = (size_t)a->kh * a->kw * ic * VL;
+	float32x4_t acc[NEON_NP1][2];
+
+	for (int v = 0; v < nb; v++) {
+		const int ch = (ob + v) * VL;
+		const float32x4_t b = a->bias ? load_lanes(a->bias + ch, lanes(a->out_c, ch)) : vzero();
+
+#pragma GCC unroll 16
+		for (int p = 0; p < np; p++)
+			acc[p][v] = b;
+	}
+	for (int ky = 0; ky < a->kh; ky++) {
+		const int iy = oy * a->stride_h - a->pad_top + ky * a->dil_h;
+
+		if (iy < 0 || iy >= a->in_h)
+			continue;
+		const float *row = a->input + (size_t)iy * a->in_w * ic;
+
+		for (int kx = 0; kx < a->kw; kx++) {
+			const float *wk = a->weights + ob * wblock + ((size_t)ky * a->kw + kx) * ic * VL;
+			const float *ip = row + (ptrdiff_t)(ox0 * a->stride_w - a->pad_left + kx * a->dil_w) * ic;
+			const ptrdiff_t pstep = (ptrdiff_t)a->stride_w * ic;
+			int c = 0;
+
+			if (checkx) {
+				const int ix = ox0 * a->stride_w - a->pad_left + kx * a->dil_w;
+
+				if (ix < 0 || ix >= a->in_w)
+					continue;
+			}
+			for (; c < ic4; c += 4) {
+				const float *w = wk + (size_t)c * VL;
+				const float32x4_t w00 = vld1q_f32(w), w01 = vld1q_f32(w + 4), w02 = vld1q_f32(w + 8),
+						  w03 = vld1q_f32(w + 12);
+				float32x4_t w10 = w00, w11 = w01, w12 = w02, w13 = w03;
+
+				if (nb > 1) {
+					w10 = vld1q_f32(w + wblock);
+					w11 = vld1q_f32(w + wblock + 4);
+					w12 = vld1q_f32(w + wblock + 8);
+					w13 = vld1q_f32(w + wblock + 12);
+				}
+#pragma GCC unroll 16
+				for (int p = 0; p < np; p++) {
+					const float32x4_t x = vld1q_f32(ip + p * pstep + c);
+
+					acc[p][0] = vfmaq_laneq_f32(acc[p][0], w00, x, 0);
+					acc[p][0] = vfmaq_laneq_f32(acc[p][0], w01, x, 1);
+					acc[p][0] = vfmaq_laneq_f32(acc[p][0], w02, x, 2);
+					acc[p][0] = vfmaq_laneq_f32(acc[p][0], w03, x, 3);
+					if (nb > 1) {
+						acc[p][1] = vfmaq_laneq_f32(acc[p][1], w10, x, 0);
+						acc[p][1] = vfmaq_laneq_f32(acc[p][1], w11, x, 1);
+						acc[p][1] = vfmaq_laneq_f32(acc[p][1], w12, x, 2);
+						acc[p][1] = vfmaq_laneq_f32(acc[p][1], w13, x, 3);
+					}
+				}
+			}
+			for (; c < ic; c++) {
+				const float32x4_t w0 = vld1q_f32(wk + (size_t)c * VL);
+				const float32x4_t w1 = nb > 1 ? vld1q_f32(wk + wblock + (size_t)c * VL) : w0;
+
+#pragma GCC unroll 16
+				for (int p = 0; p < np; p++) {
+					const float32x4_t x = vld1q_dup_f32(ip + p * pstep + c);
+
+					acc[p][0] = vfmaq_f32(acc[p][0], x, w0);
+					if (nb > 1)
+						acc[p][1] = vfmaq_f32(acc[p][1], x, w1);
+				}
+			}
+		}
+	}
+	{
+		const float32x4_t lo = vset1(a->act_min), hi = vset1(a->act_max);
+
+#pragma GCC unroll 16
+		for (int p = 0; p < np; p++) {
+			const size_t pix = (size_t)oy * a->out_w + ox0 + p;
+			float *out = a->output + pix * a->out_c;
+
+			for (int v = 0; v < nb; v++) {
+				const int ch = (ob + v) * VL;
+				float32x4_t r = acc[p][v];
+
+				if (a->residual) {
+					const int nr = lanes(a->residual_c, ch);
+
+					if (nr > 0)
+						r = vadd(r, load_lanes(a->residual + pix * a->residual_c + ch, nr));
+				}
+				store_lanes(out + ch, clampv(r, lo, hi), lanes(a->out_c, ch));
+			}
+		}
+	}
+}
+
+/* One output row for blocks [ob, ob + nb): interior columns [x_lo, x_hi) in wide tiles, the rest alone. */
+INLINE void neon_conv_row(const struct vigil_conv2d_args *a, int oy, int ob, const int nb, int x_lo, int x_hi)
+{
+	const int np = nb == 2 ? NEON_NP2 : NEON_NP1;
+	int ox = 0;
+
+	for (; ox < x_lo; ox++)
+		neon_conv_tile(a, oy, ox, ob, nb, 1, 1);
+	for (; ox + np <= x_hi; ox += np)
+		neon_conv_tile(a, oy, ox, ob, nb, np, 0);
+	if (x_hi - ox >= np / 2) {
+		neon_conv_tile(a, oy, ox, ob, nb, np / 2, 0);
+		ox += np / 2;
+	}
+	if (x_hi - ox >= np / 4) {
+		neon_conv_tile(a, oy, ox, ob, nb, np / 4, 0);
+		ox += np / 4;
+	}
+	for (; ox + 2 <= x_hi; ox += 2)
+		neon_conv_tile(a, oy, ox, ob, nb, 2, 0);
+	for (; ox < x_hi; ox++)
+		neon_conv_tile(a, oy, ox, ob, nb, 1, 0);
+	for (; ox < a->out_w; ox++)
+		neon_conv_tile(a, oy, ox, ob, nb, 1, 1);
+}
+
+static void vigil_f32_conv2d__neon(const struct vigil_conv2d_args *a)
+{
+	const int nblocks = (a->out_c + VL - 1) / VL;
+	/* output columns whose every tap is inside the input: [x_lo, x_hi) */
+	int x_lo = 0, x_hi = a->out_w;
+
+	while (x_lo < a->out_w && x_lo * a->stride_w - a->pad_left < 0)
+		x_lo++;
+	while (x_hi > x_lo && (x_hi - 1) * a->stride_w - a->pad_left + (a->kw - 1) * a->dil_w >= a->in_w)
+		x_hi--;
+	for (int oy = a->row_begin; oy < ROW_END(a); oy++) {
+		int ob = 0;
+
+		for (; ob + 2 <= nblocks; ob += 2)
+			neon_conv_row(a, oy, ob, 2, x_lo, x_hi);
+		if (ob < nblocks)
+			neon_conv_row(a, oy, ob, 1, x_lo, x_hi);
+	}
+}
+
+/* Max pooling: the window's valid taps are found once per output pixel, then 16 channels at a time run
+ * through them (the reference keeps the running value unless the new one is greater: vmax). */
+static void vigil_f32_maxpool2d__neon(const struct vigil_pool_args *a)
+{
+	const float32x4_t lo = vset1(a->act_min), hi = vset1(a->act_max);
+	const int c = a->c;
+	const float *taps[64];
+
+	if (a->fh * a->fw > 64) {
+		vigil_f32_maxpool2d__c(a);
+		return;
+	}
+	for (int oy = a->row_begin; oy < ROW_END(a); oy++) {
+		for (int ox = 0; ox < a->out_w; ox++) {
+			float *out = a->output + ((size_t)oy * a->out_w + ox) * c;
+			int nt = 0, cb = 0;
+
+			for (int ky = 0; ky < a->fh; ky++) {
+				const int iy = oy * a->stride_h - a->pad_top + ky;
+
+				if (iy < 0 || iy >= a->in_h)
+					continue;
+				for (int kx = 0; kx < a->fw; kx++) {
+					const int ix = ox * a->stride_w - a->pad_left + kx;
+
+					if (ix >= 0 && ix < a->in_w)
+						taps[nt++] = a->input + ((size_t)iy * a->in_w + ix) * c;
+				}
+			}
+			if (nt == 0) { /* a window entirely in the padding: 0, as the reference */
+				for (; cb < c; cb += VL)
+					store_lanes(out + cb, clampv(vzero(), lo, hi), lanes(c, cb));
+				continue;
+			}
+			for (; cb + 4 * VL <= c; cb += 4 * VL) {
+				float32x4_t m0 = vld1q_f32(taps[0] + cb), m1 = vld1q_f32(taps[0] + cb + 4),
+					    m2 = vld1q_f32(taps[0] + cb + 8), m3 = vld1q_f32(taps[0] + cb + 12);
+
+				for (int t = 1; t < nt; t++) {
+					m0 = vmax(vld1q_f32(taps[t] + cb), m0);
+					m1 = vmax(vld1q_f32(taps[t] + cb + 4), m1);
+					m2 = vmax(vld1q_f32(taps[t] + cb + 8), m2);
+					m3 = vmax(vld1q_f32(taps[t] + cb + 12), m3);
+				}
+				vst1q_f32(out + cb, clampv(m0, lo, hi));
+				vst1q_f32(out + cb + 4, clampv(m1, lo, hi));
+				vst1q_f32(out + cb + 8, clampv(m2, lo, hi));
+				vst1q_f32(out + cb + 12, clampv(m3, lo, hi));
+			}
+			for (; cb < c; cb += VL) {
+				const int n = lanes(c, cb);
+				float32x4_t m = load_lanes(taps[0] + cb, n);
+
+				for (int t = 1; t < nt; t++)
+					m = vmax(load_lanes(taps[t] + cb, n), m);
+				store_lanes(out + cb, clampv(m, lo, hi), n);
+			}
+		}
+	}
+}
+
+const struct vigil_f32_kernels vigil_f32_kernels__neon = {
+	.isa = "neon",
+	.conv2d_oc_block = VL,
+	.conv2d = vigil_f32_conv2d__neon,
+	.dwconv2d = SIMD_NAME(dwconv2d),
+	.maxpool2d = vigil_f32_maxpool2d__neon,
+	.add = SIMD_NAME(add),
+	.clamp = SIMD_NAME(clamp),
+	.resize_bilinear = NULL, /* three small layers in face-full: the reference is enough */
+};
