@@ -24,6 +24,35 @@
 
 static uint64_t seed;
 
+#if VIGIL_TEST_VL16EMU
+extern const struct vigil_f32_kernels vigil_f32_kernels__vl16emu;
+#endif
+
+/* The dispatcher's sets, plus (on AVX2 machines, unless VIGIL_FORCE_C) the 16-lane emulation of the AVX-512
+ * code paths. */
+static int kernel_sets(const struct vigil_f32_kernels *const **out)
+{
+	static const struct vigil_f32_kernels *all[16];
+	static struct vigil_f32_kernels emu;
+	const struct vigil_f32_kernels *const *sets;
+	int n = vigil_cpu_kernel_sets(&sets), k = 0;
+
+	for (int i = 0; i < n && k < 15; i++)
+		all[k++] = sets[i];
+#if VIGIL_TEST_VL16EMU
+	if (vigil_cpu_features() & VIGIL_CPU_AVX2) {
+		emu = vigil_f32_kernels__vl16emu;
+		if (!emu.resize_bilinear)
+			emu.resize_bilinear = vigil_f32_resize_bilinear__c;
+		all[k++] = &emu;
+	}
+#else
+	(void)emu;
+#endif
+	*out = all;
+	return k;
+}
+
 enum values { V_NORMAL, V_LARGE, V_DENORMAL, V_INF, V_COUNT };
 
 static float rand_value(uint64_t *st, enum values kind)
@@ -150,7 +179,7 @@ static void random_split(uint64_t *st, int out_h, int *split)
 START_TEST(test_conv2d)
 {
 	const struct vigil_f32_kernels *const *sets;
-	const int n_sets = vigil_cpu_kernel_sets(&sets);
+	const int n_sets = kernel_sets(&sets);
 	uint64_t st = seed + 1000 * (uint64_t)_i;
 
 	for (int iter = 0; iter < 60; iter++) {
@@ -267,7 +296,7 @@ END_TEST
 START_TEST(test_dwconv2d)
 {
 	const struct vigil_f32_kernels *const *sets;
-	const int n_sets = vigil_cpu_kernel_sets(&sets);
+	const int n_sets = kernel_sets(&sets);
 	uint64_t st = seed + 2000 * (uint64_t)_i;
 
 	for (int iter = 0; iter < 80; iter++) {
@@ -353,7 +382,7 @@ END_TEST
 START_TEST(test_maxpool2d)
 {
 	const struct vigil_f32_kernels *const *sets;
-	const int n_sets = vigil_cpu_kernel_sets(&sets);
+	const int n_sets = kernel_sets(&sets);
 	uint64_t st = seed + 3000 * (uint64_t)_i;
 
 	for (int iter = 0; iter < 80; iter++) {
@@ -412,7 +441,7 @@ END_TEST
 START_TEST(test_eltwise)
 {
 	const struct vigil_f32_kernels *const *sets;
-	const int n_sets = vigil_cpu_kernel_sets(&sets);
+	const int n_sets = kernel_sets(&sets);
 	uint64_t st = seed + 4000 * (uint64_t)_i;
 
 	for (int iter = 0; iter < 200; iter++) {
@@ -450,7 +479,7 @@ END_TEST
 START_TEST(test_resize_bilinear)
 {
 	const struct vigil_f32_kernels *const *sets;
-	const int n_sets = vigil_cpu_kernel_sets(&sets);
+	const int n_sets = kernel_sets(&sets);
 	uint64_t st = seed + 5000 * (uint64_t)_i;
 
 	for (int iter = 0; iter < 40; iter++) {
@@ -525,7 +554,7 @@ int main(void)
 	Suite *s = suite_create("kernel_sets");
 	TCase *tc = tcase_create("vs_reference");
 	const struct vigil_f32_kernels *const *sets;
-	const int n = vigil_cpu_kernel_sets(&sets);
+	const int n = kernel_sets(&sets);
 
 	seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
 	printf("kernel_sets: seed %llu (VIGIL_TEST_SEED=%llu reproduces), %d set(s):", (unsigned long long)seed,

@@ -74,6 +74,28 @@ INLINE void conv_tile(const struct vigil_conv2d_args *a, int oy, int ox0, int ob
 			continue;
 		const float *row = a->input + (size_t)iy * a->in_w * ic;
 
+		if (!checkx && a->dil_w == 1) {
+			/* the kw taps of a row are kw * ic contiguous inputs, and so are their weights: one loop */
+			const float *wk = a->weights + ob * wblock + (size_t)ky * a->kw * ic * VL;
+			const float *ip = row + (ptrdiff_t)(ox0 * a->stride_w - a->pad_left) * ic;
+			const ptrdiff_t pstep = (ptrdiff_t)a->stride_w * ic;
+			const int len = a->kw * ic;
+
+			for (int c = 0; c < len; c++) {
+				const V w0 = vload(wk + (size_t)c * VL);
+				const V w1 = nb > 1 ? vload(wk + wblock + (size_t)c * VL) : w0;
+
+#pragma GCC unroll 32
+				for (int p = 0; p < np; p++) {
+					const V x = vset1(ip[p * pstep + c]);
+
+					acc[p][0] = vfma(x, w0, acc[p][0]);
+					if (nb > 1)
+						acc[p][1] = vfma(x, w1, acc[p][1]);
+				}
+			}
+			continue;
+		}
 		for (int kx = 0; kx < a->kw; kx++) {
 			const float *wk = a->weights + ob * wblock + ((size_t)ky * a->kw + kx) * ic * VL;
 			const float *ip = row + (ptrdiff_t)(ox0 * a->stride_w - a->pad_left + kx * a->dil_w) * ic;
@@ -170,6 +192,82 @@ static void SIMD_NAME(conv2d)(const struct vigil_conv2d_args *a)
 	}
 }
 
+/* The interior of one output row for full vectors of channels: every tap inside the input, K x K taps
+ * known at compile time, DW_NP pixels at a time so that as many independent FMA chains hide the latency.
+ * Everything is in locals: stores through out could alias the argument struct otherwise. */
+#define DW_NP 4
+INLINE void dw_interior(const float *const *rows, const float *weights, ptrdiff_t w_step, V bias, V lo, V hi,
+			float *out, ptrdiff_t out_step, int ox, int x_hi, ptrdiff_t in_x0, ptrdiff_t sx, ptrdiff_t dx,
+			const int K)
+{
+	V w[25];
+
+#pragma GCC unroll 25
+	for (int i = 0; i < K * K; i++)
+		w[i] = vload(weights + i * w_step);
+	if (sx == dx) {
+		/* stride 1, no dilation: neighbouring pixels share input columns, each loaded once per row */
+		for (; ox + DW_NP <= x_hi; ox += DW_NP) {
+			const ptrdiff_t at = in_x0 + ox * sx;
+			V acc[DW_NP];
+
+#pragma GCC unroll 8
+			for (int p = 0; p < DW_NP; p++)
+				acc[p] = bias;
+#pragma GCC unroll 5
+			for (int ky = 0; ky < K; ky++) {
+				const float *r = rows[ky] + at;
+				V col[DW_NP + 4];
+
+#pragma GCC unroll 12
+				for (int j = 0; j < DW_NP + K - 1; j++)
+					col[j] = vload(r + j * sx);
+#pragma GCC unroll 5
+				for (int kx = 0; kx < K; kx++) {
+#pragma GCC unroll 8
+					for (int p = 0; p < DW_NP; p++)
+						acc[p] = vfma(col[p + kx], w[ky * K + kx], acc[p]);
+				}
+			}
+#pragma GCC unroll 8
+			for (int p = 0; p < DW_NP; p++)
+				vstore(out + (ox + p) * out_step, clampv(acc[p], lo, hi));
+		}
+	}
+	for (; ox + DW_NP <= x_hi; ox += DW_NP) {
+		const ptrdiff_t at = in_x0 + ox * sx;
+		V acc[DW_NP];
+
+#pragma GCC unroll 8
+		for (int p = 0; p < DW_NP; p++)
+			acc[p] = bias;
+#pragma GCC unroll 5
+		for (int ky = 0; ky < K; ky++) {
+#pragma GCC unroll 5
+			for (int kx = 0; kx < K; kx++) {
+#pragma GCC unroll 8
+				for (int p = 0; p < DW_NP; p++)
+					acc[p] = vfma(vload(rows[ky] + at + p * sx + kx * dx), w[ky * K + kx], acc[p]);
+			}
+		}
+#pragma GCC unroll 8
+		for (int p = 0; p < DW_NP; p++)
+			vstore(out + (ox + p) * out_step, clampv(acc[p], lo, hi));
+	}
+	for (; ox < x_hi; ox++) {
+		const ptrdiff_t at = in_x0 + ox * sx;
+		V acc = bias;
+
+#pragma GCC unroll 5
+		for (int ky = 0; ky < K; ky++) {
+#pragma GCC unroll 5
+			for (int kx = 0; kx < K; kx++)
+				acc = vfma(vload(rows[ky] + at + kx * dx), w[ky * K + kx], acc);
+		}
+		vstore(out + ox * out_step, clampv(acc, lo, hi));
+	}
+}
+
 /* One output row, channels [cb, cb + n), a K x K kernel (K 3 or 5 known at compile time, 0: a->kh x a->kw).
  * Columns [x_lo, x_hi) have every tap inside the input. */
 INLINE void dw_row(const struct vigil_dwconv2d_args *a, int oy, int cb, const int n, const int K, int x_lo, int x_hi,
@@ -197,10 +295,19 @@ INLINE void dw_row(const struct vigil_dwconv2d_args *a, int oy, int cb, const in
 		rows[ky] = a->input + (size_t)iy * a->in_w * ic + cb;
 		ky1 = ky + 1;
 	}
+	if (K && n == VL && ky0 == 0 && ky1 == K && x_hi > x_lo) {
+		/* columns before x_lo and from x_hi on take the general path below */
+		dw_interior(rows, a->weights + cb, a->out_c, bias, lo, hi, out, a->out_c, x_lo, x_hi,
+			    -(ptrdiff_t)a->pad_left * ic, (ptrdiff_t)a->stride_w * ic, (ptrdiff_t)a->dil_w * ic, K);
+	}
 	for (int ox = 0; ox < a->out_w; ox++) {
 		const int ix0 = ox * a->stride_w - a->pad_left;
 		V acc = bias;
 
+		if (K && n == VL && ky0 == 0 && ky1 == K && ox == x_lo && x_hi > x_lo) {
+			ox = x_hi - 1; /* done by dw_interior */
+			continue;
+		}
 		if (ox >= x_lo && ox < x_hi) {
 			for (int ky = ky0; ky < ky1; ky++) {
 				const float *r = rows[ky] + (ptrdiff_t)ix0 * ic;
