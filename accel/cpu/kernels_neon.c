@@ -83,17 +83,69 @@ extern const struct vigil_f32_kernels vigil_f32_kernels__neon_generic;
 #include "kernels_simd.h"
 
 /* Convolution tiles as in kernels_simd.h (np pixels x nb blocks of 4 output channels, weights blocked by 4),
- * but the input is read 4 channels at a time and each lane feeds the fused multiply-add by element
+ * but the input is read 4 values at a time and each lane feeds the fused multiply-add by element
  * (FMLA v.4s, v.4s, v.s[j]): one load per pixel per 4 input channels instead of four broadcasts.
  * Registers: 2 x 10 accumulators + 8 weights + 1 input (nb 2), 16 + 4 + 1 (nb 1). */
 #define NEON_NP2 10
 #define NEON_NP1 16
 
+/* acc[p][v] += sum over c < len of ip[p * pstep + c] * w[v * wblock + c * VL + lane]: a run of len inputs
+ * contiguous in the input and in the packed weights (one tap's in_c channels, or a whole kernel row's
+ * kw * in_c when the row has no padding and no dilation). */
+INLINE void neon_conv_span(float32x4_t acc[][2], const float *w, size_t wblock, const float *ip, ptrdiff_t pstep,
+			   int len, const int nb, const int np)
+{
+	int c = 0;
+
+	for (; c + 4 <= len; c += 4) {
+		const float *wc = w + (size_t)c * VL;
+		const float32x4_t w00 = vld1q_f32(wc), w01 = vld1q_f32(wc + 4), w02 = vld1q_f32(wc + 8),
+				  w03 = vld1q_f32(wc + 12);
+		float32x4_t w10 = w00, w11 = w01, w12 = w02, w13 = w03;
+
+		if (nb > 1) {
+			w10 = vld1q_f32(wc + wblock);
+			w11 = vld1q_f32(wc + wblock + 4);
+			w12 = vld1q_f32(wc + wblock + 8);
+			w13 = vld1q_f32(wc + wblock + 12);
+		}
+#pragma GCC unroll 16
+		for (int p = 0; p < np; p++) {
+			const float32x4_t x = vld1q_f32(ip + p * pstep + c);
+
+			acc[p][0] = vfmaq_laneq_f32(acc[p][0], w00, x, 0);
+			acc[p][0] = vfmaq_laneq_f32(acc[p][0], w01, x, 1);
+			acc[p][0] = vfmaq_laneq_f32(acc[p][0], w02, x, 2);
+			acc[p][0] = vfmaq_laneq_f32(acc[p][0], w03, x, 3);
+			if (nb > 1) {
+				acc[p][1] = vfmaq_laneq_f32(acc[p][1], w10, x, 0);
+				acc[p][1] = vfmaq_laneq_f32(acc[p][1], w11, x, 1);
+				acc[p][1] = vfmaq_laneq_f32(acc[p][1], w12, x, 2);
+				acc[p][1] = vfmaq_laneq_f32(acc[p][1], w13, x, 3);
+			}
+		}
+	}
+	for (; c < len; c++) {
+		const float32x4_t w0 = vld1q_f32(w + (size_t)c * VL);
+		const float32x4_t w1 = nb > 1 ? vld1q_f32(w + wblock + (size_t)c * VL) : w0;
+
+#pragma GCC unroll 16
+		for (int p = 0; p < np; p++) {
+			const float32x4_t x = vld1q_dup_f32(ip + p * pstep + c);
+
+			acc[p][0] = vfmaq_f32(acc[p][0], x, w0);
+			if (nb > 1)
+				acc[p][1] = vfmaq_f32(acc[p][1], x, w1);
+		}
+	}
+}
+
 INLINE void neon_conv_tile(const struct vigil_conv2d_args *a, int oy, int ox0, int ob, const int nb, const int np,
 			   const int checkx)
 {
-	const int ic = a->in_c, ic4 = ic & ~3;
+	const int ic = a->in_c;
 	const size_t wblock = (size_t)a->kh * a->kw * ic * VL;
+	const ptrdiff_t pstep = (ptrdiff_t)a->stride_w * ic;
 	float32x4_t acc[NEON_NP1][2];
 
 	for (int v = 0; v < nb; v++) {
@@ -110,60 +162,20 @@ INLINE void neon_conv_tile(const struct vigil_conv2d_args *a, int oy, int ox0, i
 		if (iy < 0 || iy >= a->in_h)
 			continue;
 		const float *row = a->input + (size_t)iy * a->in_w * ic;
+		const float *wrow = a->weights + ob * wblock + (size_t)ky * a->kw * ic * VL;
 
+		if (!checkx && a->dil_w == 1) {
+			neon_conv_span(acc, wrow, wblock, row + (ptrdiff_t)(ox0 * a->stride_w - a->pad_left) * ic,
+				       pstep, a->kw * ic, nb, np);
+			continue;
+		}
 		for (int kx = 0; kx < a->kw; kx++) {
-			const float *wk = a->weights + ob * wblock + ((size_t)ky * a->kw + kx) * ic * VL;
-			const float *ip = row + (ptrdiff_t)(ox0 * a->stride_w - a->pad_left + kx * a->dil_w) * ic;
-			const ptrdiff_t pstep = (ptrdiff_t)a->stride_w * ic;
-			int c = 0;
+			const int ix = ox0 * a->stride_w - a->pad_left + kx * a->dil_w;
 
-			if (checkx) {
-				const int ix = ox0 * a->stride_w - a->pad_left + kx * a->dil_w;
-
-				if (ix < 0 || ix >= a->in_w)
-					continue;
-			}
-			for (; c < ic4; c += 4) {
-				const float *w = wk + (size_t)c * VL;
-				const float32x4_t w00 = vld1q_f32(w), w01 = vld1q_f32(w + 4), w02 = vld1q_f32(w + 8),
-						  w03 = vld1q_f32(w + 12);
-				float32x4_t w10 = w00, w11 = w01, w12 = w02, w13 = w03;
-
-				if (nb > 1) {
-					w10 = vld1q_f32(w + wblock);
-					w11 = vld1q_f32(w + wblock + 4);
-					w12 = vld1q_f32(w + wblock + 8);
-					w13 = vld1q_f32(w + wblock + 12);
-				}
-#pragma GCC unroll 16
-				for (int p = 0; p < np; p++) {
-					const float32x4_t x = vld1q_f32(ip + p * pstep + c);
-
-					acc[p][0] = vfmaq_laneq_f32(acc[p][0], w00, x, 0);
-					acc[p][0] = vfmaq_laneq_f32(acc[p][0], w01, x, 1);
-					acc[p][0] = vfmaq_laneq_f32(acc[p][0], w02, x, 2);
-					acc[p][0] = vfmaq_laneq_f32(acc[p][0], w03, x, 3);
-					if (nb > 1) {
-						acc[p][1] = vfmaq_laneq_f32(acc[p][1], w10, x, 0);
-						acc[p][1] = vfmaq_laneq_f32(acc[p][1], w11, x, 1);
-						acc[p][1] = vfmaq_laneq_f32(acc[p][1], w12, x, 2);
-						acc[p][1] = vfmaq_laneq_f32(acc[p][1], w13, x, 3);
-					}
-				}
-			}
-			for (; c < ic; c++) {
-				const float32x4_t w0 = vld1q_f32(wk + (size_t)c * VL);
-				const float32x4_t w1 = nb > 1 ? vld1q_f32(wk + wblock + (size_t)c * VL) : w0;
-
-#pragma GCC unroll 16
-				for (int p = 0; p < np; p++) {
-					const float32x4_t x = vld1q_dup_f32(ip + p * pstep + c);
-
-					acc[p][0] = vfmaq_f32(acc[p][0], x, w0);
-					if (nb > 1)
-						acc[p][1] = vfmaq_f32(acc[p][1], x, w1);
-				}
-			}
+			if (checkx && (ix < 0 || ix >= a->in_w))
+				continue;
+			neon_conv_span(acc, wrow + (size_t)kx * ic * VL, wblock, row + (ptrdiff_t)ix * ic, pstep, ic,
+				       nb, np);
 		}
 	}
 	{
