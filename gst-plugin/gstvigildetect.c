@@ -98,6 +98,7 @@ struct _GstVigilDetect {
 	gboolean have_result;
 	guint64 posted_signature;
 	gboolean posted_once;
+	struct vigil_gst_tracks tracks; /* for GstAnalyticsTrackingMtd (GStreamer >= 1.24 builds) */
 
 	/* QoS, under the object lock */
 	GstClockTime earliest_time;
@@ -373,6 +374,7 @@ static gboolean gst_vigil_detect_start(GstBaseTransform *trans)
 	self->last_inference_ms = 0;
 	self->earliest_time = GST_CLOCK_TIME_NONE;
 	GST_OBJECT_UNLOCK(self);
+	self->tracks.count = 0;
 
 	ret = vigil_model_open(name, &self->model);
 	if (ret == -ENOENT) {
@@ -480,13 +482,18 @@ static gboolean is_late(GstVigilDetect *self, GstBuffer *buf, GstClockTime earli
 
 /* ---- per frame --------------------------------------------------------------------------------------------- */
 
-static gboolean label_wanted(gchar **labels, const char *label)
+/* An entry is "name" or "name=min_score" (the score applies on top of the threshold property). */
+static gboolean label_wanted(gchar **labels, const char *label, float score)
 {
 	if (!labels)
 		return TRUE;
-	for (guint i = 0; labels[i]; i++)
-		if (g_strcmp0(labels[i], label) == 0)
-			return TRUE;
+	for (guint i = 0; labels[i]; i++) {
+		const char *eq = strchr(labels[i], '=');
+		const size_t len = eq ? (size_t)(eq - labels[i]) : strlen(labels[i]);
+
+		if (label && strlen(label) == len && strncmp(labels[i], label, len) == 0)
+			return !eq || score >= g_ascii_strtod(eq + 1, NULL);
+	}
 	return FALSE;
 }
 
@@ -565,7 +572,7 @@ static GstFlowReturn infer(GstVigilDetect *self, GstBuffer *buf, gchar **labels)
 
 	self->last_result.count = 0;
 	for (size_t i = 0; i < out->count && self->last_result.count < MAX_DETECTIONS; i++)
-		if (label_wanted(labels, out->items[i].label))
+		if (label_wanted(labels, out->items[i].label, out->items[i].score))
 			self->last[self->last_result.count++] = out->items[i];
 	self->last_result.frame_width = out->frame_width;
 	self->last_result.frame_height = out->frame_height;
@@ -610,6 +617,7 @@ static GstFlowReturn gst_vigil_detect_transform_ip(GstBaseTransform *trans, GstB
 	info.model = vigil_model_get_info(self->model)->name;
 	info.frame = index;
 	info.fresh = run && !late;
+	info.tracks = &self->tracks;
 	if (info.fresh)
 		info.timing = self->last_result.timing;
 	if (self->have_result)
@@ -708,7 +716,8 @@ static void gst_vigil_detect_class_init(GstVigilDetectClass *klass)
 	g_object_class_install_property(
 	    gobject_class, PROP_LABELS,
 	    g_param_spec_string("labels", "Labels",
-				"Comma-separated labels to keep, e.g. \"face\" or \"person,car\" (\"\": all)",
+				"Comma-separated labels to keep, each with an optional minimum score above the "
+				"threshold, e.g. \"face\", \"person,car\" or \"person=0.6,car\" (\"\": all)",
 				DEFAULT_LABELS, rw));
 	g_object_class_install_property(
 	    gobject_class, PROP_MESSAGE,

@@ -3,6 +3,10 @@
 
 #include <math.h>
 
+#ifdef VIGIL_HAVE_GST_ANALYTICS
+#include <gst/analytics/analytics.h>
+#endif
+
 static gboolean copy_field(GQuark field, const GValue *value, gpointer dest)
 {
 	gst_structure_id_set_value(dest, field, value);
@@ -110,11 +114,67 @@ static guint clip_px(float v, int size)
 	return (guint)lrintf(v);
 }
 
+GstClockTime vigil_gst_tracks_see(struct vigil_gst_tracks *tracks, gint64 id, GstClockTime pts)
+{
+	guint slot, oldest = 0;
+
+	for (slot = 0; slot < tracks->count; slot++) {
+		if (tracks->items[slot].id == id) {
+			tracks->items[slot].last_seen = pts;
+			return tracks->items[slot].first_seen;
+		}
+		/* GST_CLOCK_TIME_NONE (no PTS) is the largest value: such tracks are forgotten last */
+		if (tracks->items[slot].last_seen < tracks->items[oldest].last_seen)
+			oldest = slot;
+	}
+	slot = tracks->count < VIGIL_GST_MAX_TRACKS ? tracks->count++ : oldest;
+	tracks->items[slot].id = id;
+	tracks->items[slot].first_seen = tracks->items[slot].last_seen = pts;
+	return pts;
+}
+
+#ifdef VIGIL_HAVE_GST_ANALYTICS
+static GstAnalyticsRelationMeta *relation_meta(GstBuffer *buffer, size_t count)
+{
+	GstAnalyticsRelationMeta *rmeta = gst_buffer_get_analytics_relation_meta(buffer);
+	/* room for an ODMtd and a TrackingMtd per detection without growing (the meta grows when it must) */
+	GstAnalyticsRelationMetaInitParams params = { MAX(2 * count, 4), MAX(2 * count * 96, 512) };
+
+	return rmeta ? rmeta : gst_buffer_add_analytics_relation_meta_full(buffer, &params);
+}
+
+/* The ODMtd (and for a tracked detection the TrackingMtd) of one detection; returns the ODMtd's id, or
+ * G_MAXUINT when the meta refused it. */
+static guint add_analytics(GstAnalyticsRelationMeta *rmeta, GstBuffer *buffer, const struct vigil_detection *d,
+			   const GstVideoRegionOfInterestMeta *roi, struct vigil_gst_tracks *tracks)
+{
+	GstAnalyticsODMtd od;
+	GstAnalyticsTrackingMtd trk;
+	GstClockTime pts = GST_BUFFER_PTS(buffer), first_seen;
+
+	if (!gst_analytics_relation_meta_add_od_mtd(rmeta, roi->roi_type, (gint)roi->x, (gint)roi->y, (gint)roi->w,
+						    (gint)roi->h, d->score, &od))
+		return G_MAXUINT;
+	if (d->track_id < 0)
+		return od.id;
+	first_seen = tracks ? vigil_gst_tracks_see(tracks, d->track_id, pts) : pts;
+	if (gst_analytics_relation_meta_add_tracking_mtd(rmeta, (guint64)d->track_id, first_seen, &trk)) {
+		gst_analytics_tracking_mtd_update_last_seen(&trk, pts);
+		gst_analytics_relation_meta_set_relation(rmeta, GST_ANALYTICS_REL_TYPE_RELATE_TO, od.id, trk.id);
+		gst_analytics_relation_meta_set_relation(rmeta, GST_ANALYTICS_REL_TYPE_RELATE_TO, trk.id, od.id);
+	}
+	return od.id;
+}
+#endif
+
 void vigil_gst_attach(GstBuffer *buffer, const GstVideoInfo *info, const struct vigil_detections *dets,
 		      const struct vigil_gst_frame_info *frame)
 {
 	const int W = GST_VIDEO_INFO_WIDTH(info), H = GST_VIDEO_INFO_HEIGHT(info);
 	GstCustomMeta *fm;
+#ifdef VIGIL_HAVE_GST_ANALYTICS
+	GstAnalyticsRelationMeta *rmeta = relation_meta(buffer, dets->count);
+#endif
 
 	for (size_t i = 0; i < dets->count; i++) {
 		const struct vigil_detection *d = &dets->items[i];
@@ -152,6 +212,14 @@ void vigil_gst_attach(GstBuffer *buffer, const GstVideoInfo *info, const struct 
 		}
 		if (d->track_id >= 0)
 			gst_structure_set(s, "track_id", G_TYPE_INT64, (gint64)d->track_id, NULL);
+#ifdef VIGIL_HAVE_GST_ANALYTICS
+		if (rmeta) {
+			const guint od_id = add_analytics(rmeta, buffer, d, roi, frame->tracks);
+
+			if (od_id != G_MAXUINT)
+				gst_structure_set(s, "od_mtd_id", G_TYPE_UINT, od_id, NULL);
+		}
+#endif
 		gst_video_region_of_interest_meta_add_param(roi, s);
 	}
 

@@ -18,6 +18,23 @@
  * Per frame, one custom meta "VigilFrameMeta" (gst_meta_register_custom) whose structure "vigil-frame" holds:
  *   model (string), frame (guint64, 0-based count of frames seen by vigildetect), fresh (boolean),
  *   preprocess-ms, inference-ms, postprocess-ms (double; 0 when not fresh), count (guint, detections).
+ *
+ * Built against GStreamer >= 1.24 with its analytics library (gstreamer-analytics-1.0, from gst-plugins-bad;
+ * VIGIL_HAVE_GST_ANALYTICS defined), every frame vigildetect attaches also gets a GstAnalyticsRelationMeta
+ * (the buffer's existing one when an upstream element already added it) holding, per detection and in the
+ * same order as the ROI metas:
+ *   GstAnalyticsODMtd        obj_type = the label as a quark (the ROI's roi_type), x, y, w, h = the ROI's
+ *                            rectangle (frame pixels, clipped), location confidence = the detection's confidence;
+ *                            its mtd id is stored in the ROI's "detection" param as "od_mtd_id" (G_TYPE_UINT)
+ *   GstAnalyticsTrackingMtd  only for a detection with a track id (>= 0): tracking id = the track id (= the
+ *                            ROI's id), first seen = the PTS of the first frame in which this vigildetect saw
+ *                            the track, last seen = this frame's PTS; related to its ODMtd with
+ *                            GST_ANALYTICS_REL_TYPE_RELATE_TO in both directions. Tracks are never marked lost
+ *                            (libvigil does not report track ends).
+ * No classification mtd: the ODMtd's obj_type and confidence already carry the label and score of a detector
+ * with one class per box. Keypoints have no analytics mtd (none exists in 1.24 or 1.26): they stay in the ROI
+ * param. Built against GStreamer 1.22 (Debian bookworm) none of this exists and only the ROI and frame metas
+ * are attached.
  */
 #ifndef VIGIL_GST_META_H
 #define VIGIL_GST_META_H
@@ -34,15 +51,33 @@ G_BEGIN_DECLS
 /* Registers the custom frame meta once (thread-safe). */
 void vigil_gst_meta_register(void);
 
+/* The tracks one vigildetect has seen (track id -> PTS of the first and latest frame), for the first-seen time
+ * of GstAnalyticsTrackingMtd. Fixed size: when full, the track seen longest ago is forgotten. */
+#define VIGIL_GST_MAX_TRACKS 64
+struct vigil_gst_tracks {
+	guint count;
+	struct {
+		gint64 id;
+		GstClockTime first_seen, last_seen;
+	} items[VIGIL_GST_MAX_TRACKS];
+};
+
 /* What vigildetect knows about a frame beyond its detections. */
 struct vigil_gst_frame_info {
 	const char *model; /* borrowed */
 	guint64 frame;
 	gboolean fresh;
 	struct vigil_timing timing;
+	/* analytics builds: track history for the tracking mtd (NULL: first seen = this frame); unused otherwise */
+	struct vigil_gst_tracks *tracks;
 };
 
-/* Attaches one ROI meta per detection and the frame meta. @buffer must be writable. */
+/* The first-seen time of track @id, recording it (first seen = last seen = @pts) when new and updating its
+ * last-seen time otherwise. */
+GstClockTime vigil_gst_tracks_see(struct vigil_gst_tracks *tracks, gint64 id, GstClockTime pts);
+
+/* Attaches one ROI meta per detection and the frame meta (and in analytics builds the relation meta described
+ * above). @buffer must be writable. */
 void vigil_gst_attach(GstBuffer *buffer, const GstVideoInfo *info, const struct vigil_detections *dets,
 		      const struct vigil_gst_frame_info *frame);
 

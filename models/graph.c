@@ -27,6 +27,16 @@ const char *vigil_op_kind_name(enum vigil_op_kind kind)
 		return "CONCATENATION";
 	case VIGIL_OP_RESIZE_BILINEAR:
 		return "RESIZE_BILINEAR";
+	case VIGIL_OP_LOGISTIC:
+		return "LOGISTIC";
+	case VIGIL_OP_AVGPOOL2D:
+		return "AVERAGE_POOL_2D";
+	case VIGIL_OP_QUANTIZE:
+		return "QUANTIZE";
+	case VIGIL_OP_DEQUANTIZE:
+		return "DEQUANTIZE";
+	case VIGIL_OP_DETECTION_POSTPROCESS:
+		return "TFLite_Detection_PostProcess";
 	}
 	return "UNKNOWN";
 }
@@ -48,10 +58,24 @@ void vigil_tensor_shape_str(const struct vigil_tensor *t, char *buf, size_t size
 		snprintf(buf + n, size - n, "]");
 }
 
+int vigil_graph_is_quantized(const struct vigil_graph *graph)
+{
+	for (int i = 0; i < graph->n_ops; i++) {
+		const struct vigil_op *op = &graph->ops[i];
+
+		if (op->kind >= VIGIL_OP_LOGISTIC || graph->tensors[op->output].dtype != VIGIL_DT_F32 ||
+		    graph->tensors[op->inputs[0]].dtype != VIGIL_DT_F32)
+			return 1;
+	}
+	return 0;
+}
+
 void vigil_graph_free(struct vigil_graph *graph)
 {
 	if (!graph)
 		return;
+	for (int t = 0; graph->tensors && t < graph->n_tensors; t++)
+		free((void *)graph->tensors[t].quant.scales); /* one block: scales, then zero points */
 	free(graph->tensors);
 	free(graph->ops);
 	free(graph->storage);

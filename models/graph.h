@@ -44,6 +44,36 @@ enum vigil_op_kind {
 	VIGIL_OP_RESHAPE,
 	VIGIL_OP_CONCAT,
 	VIGIL_OP_RESIZE_BILINEAR,
+	/* quantized models (pipeline/engine_q8.c runs them) */
+	VIGIL_OP_LOGISTIC,
+	VIGIL_OP_AVGPOOL2D,
+	VIGIL_OP_QUANTIZE,
+	VIGIL_OP_DEQUANTIZE,
+	VIGIL_OP_DETECTION_POSTPROCESS, /* custom op TFLite_Detection_PostProcess: 4 outputs */
+};
+
+/* Affine quantization of a uint8/int8 tensor: real = scale * (q - zero_point). Per-channel (int8 weights) when
+ * n > 1: scales[c], zero_points[c] along dimension axis, n == dims[axis]. Validated by the importer: every
+ * scale finite and > 0, zero points inside the type's range. n == 0: the tensor is not quantized. */
+struct vigil_quant {
+	int n;
+	int axis;
+	float scale;                /* scales[0] */
+	int32_t zero_point;         /* zero_points[0] */
+	const float *scales;        /* n values; one block with zero_points, owned by the graph */
+	const int32_t *zero_points; /* n values */
+};
+
+/* Options of TFLite_Detection_PostProcess (read from its FlexBuffer custom options, models/detpp.c). */
+struct vigil_detpp_params {
+	int max_detections;
+	int max_classes_per_detection;
+	int detections_per_class;
+	int num_classes;
+	int use_regular_nms;
+	float nms_score_threshold;
+	float nms_iou_threshold;
+	float y_scale, x_scale, h_scale, w_scale;
 };
 
 struct vigil_tensor {
@@ -53,6 +83,7 @@ struct vigil_tensor {
 	int32_t dims[VIGIL_MAX_RANK]; /* NHWC for rank 4; every dim >= 1 */
 	size_t count;                 /* product of dims */
 	const void *data;             /* constant tensors only: count elements of dtype, owned by the graph */
+	struct vigil_quant quant;     /* uint8/int8 tensors (and int32 biases of quantized ops) */
 	/* executor bookkeeping, filled by the planner, not by the importer */
 	int arena_slot; /* -1 for constants and graph inputs/outputs with own storage */
 };
@@ -98,8 +129,10 @@ struct vigil_op {
 		struct vigil_resize_params resize; /* RESIZE_BILINEAR */
 		struct vigil_concat_params concat; /* CONCAT */
 		struct vigil_add_params add;       /* ADD */
+		struct vigil_detpp_params detpp;   /* DETECTION_POSTPROCESS */
 	} p;
-	/* PAD: inputs[1] is a constant int32 [rank,2] tensor of (before, after) pairs.
+	int extra_outputs[3]; /* DETECTION_POSTPROCESS: outputs 1..3 (classes, scores, count); output is boxes */
+			      /* PAD: inputs[1] is a constant int32 [rank,2] tensor of (before, after) pairs.
 	 * RESHAPE: only the output shape matters (same element count).
 	 * RESIZE_BILINEAR: output size is the output tensor's H, W. */
 };
@@ -123,6 +156,9 @@ const char *vigil_dtype_name(enum vigil_dtype dtype);
 
 /* Writes a tensor's shape as "[1,128,128,3]" for messages (truncated to size). */
 void vigil_tensor_shape_str(const struct vigil_tensor *t, char *buf, size_t size);
+
+/* 1 when any tensor an operator computes on is uint8/int8 (the graph needs pipeline/engine_q8.c). */
+int vigil_graph_is_quantized(const struct vigil_graph *graph);
 
 /* Frees everything the importer allocated; accepts NULL. */
 void vigil_graph_free(struct vigil_graph *graph);

@@ -10,11 +10,13 @@
 #include "tflite.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "detpp.h"
 #include "error.h"
 #include "flatbuf.h"
 #include "vigil/vigil.h"
@@ -34,7 +36,8 @@ enum {
 	TENSOR_SPARSITY = 6,
 	TENSOR_SHAPE_SIGNATURE = 7,
 };
-enum { OP_OPCODE_INDEX = 0, OP_INPUTS = 1, OP_OUTPUTS = 2, OP_BUILTIN_OPTIONS_TYPE = 3 };
+enum { OP_OPCODE_INDEX = 0, OP_INPUTS = 1, OP_OUTPUTS = 2, OP_BUILTIN_OPTIONS_TYPE = 3, OP_CUSTOM_OPTIONS = 5 };
+enum { QUANT_SCALE = 2, QUANT_ZERO_POINT = 3, QUANT_DETAILS_TYPE = 4, QUANT_DIMENSION = 6 };
 enum { BUFFER_DATA = 0, BUFFER_OFFSET = 1, BUFFER_SIZE = 2 };
 
 /* TensorType */
@@ -43,18 +46,23 @@ enum { TFL_FLOAT32 = 0, TFL_FLOAT16 = 1, TFL_INT32 = 2, TFL_UINT8 = 3, TFL_INT64
 /* BuiltinOperator codes Vigil runs or treats specially */
 enum {
 	BUILTIN_ADD = 0,
+	BUILTIN_AVERAGE_POOL_2D = 1,
 	BUILTIN_CONCATENATION = 2,
 	BUILTIN_CONV_2D = 3,
 	BUILTIN_DEPTHWISE_CONV_2D = 4,
 	BUILTIN_DEQUANTIZE = 6,
+	BUILTIN_LOGISTIC = 14,
 	BUILTIN_MAX_POOL_2D = 17,
 	BUILTIN_RELU = 19,
 	BUILTIN_RESHAPE = 22,
 	BUILTIN_RESIZE_BILINEAR = 23,
 	BUILTIN_CUSTOM = 32,
 	BUILTIN_PAD = 34,
+	BUILTIN_QUANTIZE = 114,
 	BUILTIN_DENSIFY = 124,
 };
+
+#define DETPP_NAME "TFLite_Detection_PostProcess"
 
 /* BuiltinOptions union members and their fields */
 enum {
@@ -335,6 +343,10 @@ struct src_op {
 	int n_in;
 	int in[VIGIL_MAX_OP_INPUTS];
 	int out;
+	int n_out;
+	int extra_out[3];   /* outputs 1..3 of the detection post-process */
+	const char *custom; /* custom operator name ("" for builtins) */
+	struct vigil_fb_vector custom_options;
 	struct vigil_fb_table opt; /* empty (every field reads as its default) when the file has no options */
 };
 
@@ -550,6 +562,83 @@ static int check_tensor_extras(struct importer *im, int i, const struct vigil_fb
 	return 0;
 }
 
+static int32_t zp_min(enum vigil_dtype dt)
+{
+	return dt == VIGIL_DT_U8 ? 0 : dt == VIGIL_DT_I8 ? -128 : INT32_MIN;
+}
+
+static int32_t zp_max(enum vigil_dtype dt)
+{
+	return dt == VIGIL_DT_U8 ? 255 : dt == VIGIL_DT_I8 ? 127 : INT32_MAX;
+}
+
+/* QuantizationParameters: scale/zero_point vectors (one value, or one per channel along quantized_dimension). */
+static int read_quant(struct importer *im, int i, const struct vigil_fb_table *tt)
+{
+	struct vigil_tensor *t = &im->g->tensors[i];
+	struct vigil_fb_vector sv, zv;
+	struct vigil_fb_table qt;
+	int32_t axis;
+	uint8_t details;
+	float *scales;
+	int32_t *zps;
+	int ret = vigil_fb_table(tt, TENSOR_QUANTIZATION, "quantization", &qt);
+
+	if (ret <= 0 || (t->dtype != VIGIL_DT_U8 && t->dtype != VIGIL_DT_I8 && t->dtype != VIGIL_DT_I32))
+		return ret < 0 ? fail_at(im, ret, "tensor %d '%s'", i, t->name) : 0;
+	if ((ret = vigil_fb_vector(&qt, QUANT_SCALE, 4, "scale", &sv)) < 0 ||
+	    (ret = vigil_fb_vector(&qt, QUANT_ZERO_POINT, 8, "zero_point", &zv)) < 0 ||
+	    (ret = vigil_fb_i32(&qt, QUANT_DIMENSION, 0, &axis)) < 0 ||
+	    (ret = vigil_fb_u8(&qt, QUANT_DETAILS_TYPE, 0, &details)) < 0)
+		return fail_at(im, ret, "tensor %d '%s' quantization", i, t->name);
+	if (details != 0)
+		return fail(im, VIGIL_EUNSUPPORTED,
+			    "tensor %d '%s' uses custom quantization details (type %u); Vigil reads affine "
+			    "scale/zero_point quantization only",
+			    i, t->name, details);
+	if (sv.count == 0)
+		return 0; /* min/max only: not usable for execution; ops that need parameters say so */
+	if (zv.count != sv.count)
+		return fail(im, VIGIL_EMODEL, "tensor %d '%s' has %u scales but %u zero points", i, t->name, sv.count,
+			    zv.count);
+	if (sv.count > 1) {
+		if (axis < 0 || axis >= t->rank)
+			return fail(im, VIGIL_EMODEL,
+				    "tensor %d '%s': quantized_dimension %d is out of range for rank %d", i, t->name,
+				    axis, t->rank);
+		if ((uint32_t)t->dims[axis] != sv.count)
+			return fail(im, VIGIL_EMODEL,
+				    "tensor %d '%s' has %u per-channel scales, but dimension %d (its "
+				    "quantized_dimension) is %d",
+				    i, t->name, sv.count, axis, t->dims[axis]);
+	}
+	scales = malloc(sv.count * (sizeof(float) + sizeof(int32_t)));
+	if (!scales)
+		return fail(im, -ENOMEM, "out of memory");
+	zps = (int32_t *)(scales + sv.count);
+	t->quant.scales = scales; /* owned from here on: vigil_graph_free releases it */
+	t->quant.zero_points = zps;
+	t->quant.n = (int)sv.count;
+	t->quant.axis = sv.count > 1 ? axis : 0;
+	for (uint32_t c = 0; c < sv.count; c++) {
+		const uint32_t bits = vigil_fb_load_u32(vigil_fb_vector_data(&sv) + 4 * c);
+		const int64_t zp = (int64_t)vigil_fb_load_u64(vigil_fb_vector_data(&zv) + 8 * c);
+
+		memcpy(&scales[c], &bits, 4);
+		if (!(scales[c] > 0.0f) || !isfinite(scales[c]))
+			return fail(im, VIGIL_EMODEL, "tensor %d '%s': scale %u is %g; a scale must be finite and > 0",
+				    i, t->name, c, (double)scales[c]);
+		if (zp < zp_min(t->dtype) || zp > zp_max(t->dtype))
+			return fail(im, VIGIL_EMODEL,
+				    "tensor %d '%s': zero point %u is %lld, outside the %s range %d..%d", i, t->name, c,
+				    (long long)zp, vigil_dtype_name(t->dtype), zp_min(t->dtype), zp_max(t->dtype));
+		zps[c] = (int32_t)zp;
+	}
+	t->quant.scale = scales[0];
+	t->quant.zero_point = zps[0];
+	return 0;
+}
+
 static int import_tensor(struct importer *im, int i, const struct vigil_fb_table *tt)
 {
 	struct vigil_tensor *t = &im->g->tensors[i];
@@ -578,6 +667,9 @@ static int import_tensor(struct importer *im, int i, const struct vigil_fb_table
 		return fail(im, VIGIL_EUNSUPPORTED, "tensor %d '%s' has type %s (%d), which Vigil does not support", i,
 			    t->name, type_name(type), type);
 	ret = read_shape(im, i, tt);
+	if (ret < 0)
+		return ret;
+	ret = read_quant(im, i, tt);
 	if (ret < 0)
 		return ret;
 	return read_constant(im, i, elem_size);
@@ -641,8 +733,10 @@ static int import_inputs(struct importer *im, const struct vigil_fb_table *subgr
 		return ret;
 	if (im->ti[t].state == T_CONST)
 		return fail(im, VIGIL_EMODEL, "graph input tensor %d '%s' holds constant data", t, tensor(im, t)->name);
-	if (tensor(im, t)->dtype != VIGIL_DT_F32)
-		return fail(im, VIGIL_EUNSUPPORTED, "graph input tensor %d '%s' is %s; Vigil feeds FLOAT32 input", t,
+	if (tensor(im, t)->dtype != VIGIL_DT_F32 &&
+	    ((tensor(im, t)->dtype != VIGIL_DT_U8 && tensor(im, t)->dtype != VIGIL_DT_I8) || !tensor(im, t)->quant.n))
+		return fail(im, VIGIL_EUNSUPPORTED,
+			    "graph input tensor %d '%s' is %s; Vigil feeds FLOAT32 or quantized UINT8/INT8 input", t,
 			    tensor(im, t)->name, type_name(im->ti[t].tfl_type));
 	im->ti[t].state = T_INPUT;
 	im->g->inputs[0] = t;
@@ -738,7 +832,11 @@ static int constant(struct importer *im, const struct src_op *s, int k, enum vig
 			       k, t, ct->name);
 	if (ct->dtype != dtype)
 		return op_fail(im, s, VIGIL_EUNSUPPORTED, "%s (input %d, tensor %d '%s') is %s, expected %s%s", role, k,
-			       t, ct->name, type_name(im->ti[t].tfl_type), dtype == VIGIL_DT_F32 ? "FLOAT32" : "INT32",
+			       t, ct->name, type_name(im->ti[t].tfl_type),
+			       dtype == VIGIL_DT_F32   ? "FLOAT32"
+			       : dtype == VIGIL_DT_I32 ? "INT32"
+			       : dtype == VIGIL_DT_U8  ? "UINT8"
+						       : "INT8",
 			       ct->dtype == VIGIL_DT_F16 ? " (FLOAT16 constants are only read through DEQUANTIZE)"
 							 : "");
 	im->ti[t].read = 1;
@@ -761,9 +859,51 @@ static int check_output(const struct importer *im, const struct src_op *s)
 	default:
 		break;
 	}
-	if (tensor(im, t)->dtype != VIGIL_DT_F32)
-		return op_fail(im, s, VIGIL_EUNSUPPORTED, "output tensor %d '%s' is %s; Vigil computes FLOAT32 only", t,
-			       name, type_name(im->ti[t].tfl_type));
+	if (tensor(im, t)->dtype != VIGIL_DT_F32 && tensor(im, t)->dtype != VIGIL_DT_U8 &&
+	    tensor(im, t)->dtype != VIGIL_DT_I8)
+		return op_fail(im, s, VIGIL_EUNSUPPORTED,
+			       "output tensor %d '%s' is %s; Vigil computes FLOAT32, UINT8 and INT8 only", t, name,
+			       type_name(im->ti[t].tfl_type));
+	return 0;
+}
+
+static int is_q(enum vigil_dtype dt)
+{
+	return dt == VIGIL_DT_U8 || dt == VIGIL_DT_I8;
+}
+
+/* Input 0 and the output have the same dtype; a quantized one must carry per-tensor parameters. When @p same_params,
+ * a quantized input and output must also share scale and zero point (operators that move values unchanged). */
+static int io_types(const struct importer *im, const struct src_op *s, int same_params)
+{
+	const struct vigil_tensor *in = tensor(im, s->in[0]), *out = tensor(im, s->out);
+
+	if (in->dtype != out->dtype)
+		return op_fail(im, s, VIGIL_EUNSUPPORTED, "input is %s but output is %s; Vigil needs the same type",
+			       vigil_dtype_name(in->dtype), vigil_dtype_name(out->dtype));
+	if (!is_q(in->dtype))
+		return 0;
+	if (in->quant.n != 1 || out->quant.n != 1)
+		return op_fail(im, s, VIGIL_EUNSUPPORTED,
+			       "quantized input/output (tensors %d, %d) need one scale and zero point each (they have "
+			       "%d and %d)",
+			       s->in[0], s->out, in->quant.n, out->quant.n);
+	if (same_params && (in->quant.scale != out->quant.scale || in->quant.zero_point != out->quant.zero_point))
+		return op_fail(im, s, VIGIL_EUNSUPPORTED,
+			       "input (scale %g, zero point %d) and output (scale %g, zero point %d) are quantized "
+			       "differently; this operator needs them equal",
+			       (double)in->quant.scale, in->quant.zero_point, (double)out->quant.scale,
+			       out->quant.zero_point);
+	return 0;
+}
+
+static int float_only(const struct importer *im, const struct src_op *s)
+{
+	const struct vigil_tensor *in = tensor(im, s->in[0]);
+
+	if (in->dtype != VIGIL_DT_F32 || tensor(im, s->out)->dtype != VIGIL_DT_F32)
+		return op_fail(im, s, VIGIL_EUNSUPPORTED, "is quantized (%s); Vigil runs it on FLOAT32 only",
+			       vigil_dtype_name(in->dtype));
 	return 0;
 }
 
@@ -886,7 +1026,8 @@ static int build_conv(struct importer *im, const struct src_op *s, struct vigil_
 		return ret;
 	p->depth_multiplier = 1;
 	if ((ret = activation(im, s, 0)) < 0 || (ret = check_rank(im, s, 0, 4)) < 0 ||
-	    (ret = constant(im, s, 1, VIGIL_DT_F32, "weights")) < 0 || (ret = check_rank(im, s, 1, 4)) < 0)
+	    (ret = constant(im, s, 1, tensor(im, s->in[0])->dtype, "weights")) < 0 ||
+	    (ret = check_rank(im, s, 1, 4)) < 0)
 		return ret;
 	in = tensor(im, s->in[0]);
 	w = tensor(im, s->in[1]);
@@ -917,7 +1058,8 @@ static int build_dwconv(struct importer *im, const struct src_op *s, struct vigi
 	if (ret < 0)
 		return fail_at(im, ret, "operator %d (%s) options", s->index, s->name);
 	if ((ret = activation(im, s, 0)) < 0 || (ret = check_rank(im, s, 0, 4)) < 0 ||
-	    (ret = constant(im, s, 1, VIGIL_DT_F32, "weights")) < 0 || (ret = check_rank(im, s, 1, 4)) < 0)
+	    (ret = constant(im, s, 1, tensor(im, s->in[0])->dtype, "weights")) < 0 ||
+	    (ret = check_rank(im, s, 1, 4)) < 0)
 		return ret;
 	in = tensor(im, s->in[0]);
 	w = tensor(im, s->in[1]);
@@ -945,7 +1087,7 @@ static int conv_bias(struct importer *im, const struct src_op *s)
 
 	if (s->n_in < 3 || s->in[2] < 0)
 		return 0;
-	ret = constant(im, s, 2, VIGIL_DT_F32, "bias");
+	ret = constant(im, s, 2, is_q(tensor(im, s->in[0])->dtype) ? VIGIL_DT_I32 : VIGIL_DT_F32, "bias");
 	if (ret < 0)
 		return ret;
 	b = tensor(im, s->in[2]);
@@ -956,10 +1098,40 @@ static int conv_bias(struct importer *im, const struct src_op *s)
 	return 0;
 }
 
+/* Quantized convolution: per-tensor uint8 (TFLite's uint8 kernels), or int8 with per-tensor or per-output-channel
+ * symmetric weights. */
+static int conv_quant(const struct importer *im, const struct src_op *s, int out_axis)
+{
+	const struct vigil_tensor *w = tensor(im, s->in[1]);
+	int ret = io_types(im, s, 0);
+
+	if (ret < 0 || !is_q(w->dtype))
+		return ret;
+	if (w->quant.n == 0)
+		return op_fail(im, s, VIGIL_EUNSUPPORTED, "weights (tensor %d '%s') carry no scale/zero point",
+			       s->in[1], w->name);
+	if (w->quant.n > 1 && (w->dtype != VIGIL_DT_I8 || w->quant.axis != out_axis))
+		return op_fail(im, s, VIGIL_EUNSUPPORTED,
+			       "weights (tensor %d '%s') are %s per-channel along dimension %d; Vigil runs per-channel "
+			       "INT8 weights along the output channels (dimension %d) only",
+			       s->in[1], w->name, vigil_dtype_name(w->dtype), w->quant.axis, out_axis);
+	if (w->dtype == VIGIL_DT_I8)
+		for (int c = 0; c < w->quant.n; c++)
+			if (w->quant.zero_points[c] != 0)
+				return op_fail(
+				    im, s, VIGIL_EUNSUPPORTED,
+				    "INT8 weights (tensor %d '%s') have zero point %d on channel %d; TFLite's "
+				    "int8 kernels need symmetric weights (zero point 0)",
+				    s->in[1], w->name, w->quant.zero_points[c], c);
+	return 0;
+}
+
 static int build_conv_any(struct importer *im, const struct src_op *s, struct vigil_op *op)
 {
 	int ret = s->code == BUILTIN_CONV_2D ? build_conv(im, s, op) : build_dwconv(im, s, op);
 
+	if (ret >= 0)
+		ret = conv_quant(im, s, s->code == BUILTIN_CONV_2D ? 0 : 3);
 	return ret < 0 ? ret : conv_bias(im, s);
 }
 
@@ -975,8 +1147,10 @@ static int build_maxpool(struct importer *im, const struct src_op *s, struct vig
 	    (ret = read_positive(im, s, POOL_FILTER_H, 0, "filter_height", &p->filter_h)) < 0 ||
 	    (ret = read_act(im, s, POOL_ACT, &p->act)) < 0)
 		return ret;
-	if ((ret = activation(im, s, 0)) < 0 || (ret = check_rank(im, s, 0, 4)) < 0)
+	if ((ret = activation(im, s, 0)) < 0 || (ret = check_rank(im, s, 0, 4)) < 0 || (ret = io_types(im, s, 1)) < 0)
 		return ret;
+	if (op->kind == VIGIL_OP_AVGPOOL2D && !is_q(tensor(im, s->in[0])->dtype))
+		return op_fail(im, s, VIGIL_EUNSUPPORTED, "Vigil runs AVERAGE_POOL_2D on quantized tensors only");
 	return window_shape(im, s, p->filter_h, p->filter_w, p->stride_h, p->stride_w, 1, 1, p->padding,
 			    tensor(im, s->in[0])->dims[3]);
 }
@@ -1008,8 +1182,13 @@ static int build_add(struct importer *im, const struct src_op *s, struct vigil_o
 	int ret;
 
 	if ((ret = read_act(im, s, ADD_ACT, &op->p.add.act)) < 0 || (ret = activation(im, s, 0)) < 0 ||
-	    (ret = activation(im, s, 1)) < 0)
+	    (ret = activation(im, s, 1)) < 0 || (ret = io_types(im, s, 0)) < 0)
 		return ret;
+	if (tensor(im, s->in[1])->dtype != tensor(im, s->in[0])->dtype ||
+	    (is_q(tensor(im, s->in[1])->dtype) && tensor(im, s->in[1])->quant.n != 1))
+		return op_fail(im, s, VIGIL_EUNSUPPORTED, "input 1 is %s (%d scales), input 0 %s",
+			       vigil_dtype_name(tensor(im, s->in[1])->dtype), tensor(im, s->in[1])->quant.n,
+			       vigil_dtype_name(tensor(im, s->in[0])->dtype));
 	if (!same_shape(tensor(im, s->in[0]), tensor(im, s->in[1]))) {
 		vigil_tensor_shape_str(tensor(im, s->in[0]), a, sizeof(a));
 		vigil_tensor_shape_str(tensor(im, s->in[1]), b, sizeof(b));
@@ -1024,6 +1203,8 @@ static int build_relu(struct importer *im, const struct src_op *s, struct vigil_
 {
 	int ret = activation(im, s, 0);
 
+	if (ret >= 0)
+		ret = float_only(im, s);
 	return ret < 0 ? ret : same_as_input(im, s);
 }
 
@@ -1034,7 +1215,8 @@ static int build_pad(struct importer *im, const struct src_op *s, struct vigil_o
 	const uint8_t *pv;
 	int ret;
 
-	if ((ret = activation(im, s, 0)) < 0 || (ret = constant(im, s, 1, VIGIL_DT_I32, "paddings")) < 0)
+	if ((ret = activation(im, s, 0)) < 0 || (ret = float_only(im, s)) < 0 ||
+	    (ret = constant(im, s, 1, VIGIL_DT_I32, "paddings")) < 0)
 		return ret;
 	in = tensor(im, s->in[0]);
 	pads = tensor(im, s->in[1]);
@@ -1060,6 +1242,8 @@ static int build_reshape(struct importer *im, const struct src_op *s, struct vig
 	const struct vigil_tensor *in, *out;
 	int ret = activation(im, s, 0);
 
+	if (ret >= 0)
+		ret = io_types(im, s, 1);
 	if (ret < 0)
 		return ret;
 	in = tensor(im, s->in[0]);
@@ -1130,6 +1314,11 @@ static int build_concat(struct importer *im, const struct src_op *s, struct vigi
 		ret = activation(im, s, k);
 		if (ret < 0)
 			return ret;
+		if (t->dtype != tensor(im, s->out)->dtype ||
+		    (is_q(t->dtype) && (t->quant.n != 1 || tensor(im, s->out)->quant.n != 1)))
+			return op_fail(im, s, VIGIL_EUNSUPPORTED,
+				       "input %d is %s, the output %s; Vigil needs one type (per-tensor quantized)", k,
+				       vigil_dtype_name(t->dtype), vigil_dtype_name(tensor(im, s->out)->dtype));
 		if (!concat_compatible(first, t, axis)) {
 			vigil_tensor_shape_str(first, a, sizeof(a));
 			vigil_tensor_shape_str(t, b, sizeof(b));
@@ -1155,7 +1344,7 @@ static int build_resize(struct importer *im, const struct src_op *s, struct vigi
 		return op_fail(im, s, VIGIL_EMODEL,
 			       "align_corners and half_pixel_centers are both set; TFLite allows "
 			       "at most one");
-	if ((ret = activation(im, s, 0)) < 0 || (ret = check_rank(im, s, 0, 4)) < 0 ||
+	if ((ret = activation(im, s, 0)) < 0 || (ret = float_only(im, s)) < 0 || (ret = check_rank(im, s, 0, 4)) < 0 ||
 	    (ret = constant(im, s, 1, VIGIL_DT_I32, "size")) < 0)
 		return ret;
 	in = tensor(im, s->in[0]);
@@ -1171,6 +1360,141 @@ static int build_resize(struct importer *im, const struct src_op *s, struct vigi
 	out[3] = in->dims[3];
 	op->n_inputs = 1; /* the output tensor's H and W are the size */
 	return check_out_shape(im, s, out, 4);
+}
+
+static int build_logistic(struct importer *im, const struct src_op *s, struct vigil_op *op)
+{
+	const struct vigil_tensor *out = tensor(im, s->out);
+	int ret = activation(im, s, 0);
+
+	if (ret < 0 || (ret = io_types(im, s, 0)) < 0 || (ret = same_as_input(im, s)) < 0)
+		return ret;
+	if (!is_q(out->dtype))
+		return op_fail(im, s, VIGIL_EUNSUPPORTED, "Vigil runs LOGISTIC on quantized tensors only");
+	/* TFLite's quantized LOGISTIC requires this output quantization */
+	if (out->quant.scale != 1.0f / 256 || out->quant.zero_point != (out->dtype == VIGIL_DT_U8 ? 0 : -128))
+		return op_fail(im, s, VIGIL_EMODEL,
+			       "output (tensor %d '%s') has scale %g and zero point %d; quantized LOGISTIC needs scale "
+			       "1/256 and zero point %d",
+			       s->out, out->name, (double)out->quant.scale, out->quant.zero_point,
+			       out->dtype == VIGIL_DT_U8 ? 0 : -128);
+	return 0;
+}
+
+/* QUANTIZE: FLOAT32 -> UINT8/INT8, or a requantization between them. */
+static int build_quantize(struct importer *im, const struct src_op *s, struct vigil_op *op)
+{
+	const struct vigil_tensor *in = tensor(im, s->in[0]), *out = tensor(im, s->out);
+	int ret = activation(im, s, 0);
+
+	if (ret < 0 || (ret = same_as_input(im, s)) < 0)
+		return ret;
+	if (!is_q(out->dtype) || out->quant.n != 1 || (is_q(in->dtype) && in->quant.n != 1) ||
+	    (!is_q(in->dtype) && in->dtype != VIGIL_DT_F32))
+		return op_fail(im, s, VIGIL_EUNSUPPORTED,
+			       "quantizes %s into %s (%d scales); Vigil quantizes FLOAT32/UINT8/INT8 into per-tensor "
+			       "UINT8/INT8",
+			       vigil_dtype_name(in->dtype), vigil_dtype_name(out->dtype), out->quant.n);
+	return 0;
+}
+
+static int build_dequantize(struct importer *im, const struct src_op *s, struct vigil_op *op)
+{
+	const struct vigil_tensor *in = tensor(im, s->in[0]), *out = tensor(im, s->out);
+	int ret = activation(im, s, 0);
+
+	if (ret < 0)
+		return ret;
+	if (!is_q(in->dtype) || in->quant.n != 1 || out->dtype != VIGIL_DT_F32)
+		return op_fail(
+		    im, s, VIGIL_EUNSUPPORTED,
+		    "dequantizes tensor %d '%s' (%s, %d scales) into %s; Vigil only expands FLOAT16 constant "
+		    "weights and dequantizes per-tensor UINT8/INT8 activations into FLOAT32",
+		    s->in[0], in->name, vigil_dtype_name(in->dtype), in->quant.n, vigil_dtype_name(out->dtype));
+	return same_as_input(im, s);
+}
+
+static int detpp_input(const struct importer *im, const struct src_op *s, int k, int rank, int64_t d0, int64_t d1)
+{
+	const struct vigil_tensor *t = tensor(im, s->in[k]);
+	char shape[64];
+
+	if (t->rank != rank || (d0 >= 0 && t->dims[0] != d0) || (d1 >= 0 && t->dims[1] != d1) ||
+	    (t->dtype != VIGIL_DT_F32 && (t->dtype != VIGIL_DT_U8 || t->quant.n != 1))) {
+		vigil_tensor_shape_str(t, shape, sizeof(shape));
+		return op_fail(im, s, VIGIL_EUNSUPPORTED,
+			       "input %d (tensor %d '%s') is %s %s; expected rank %d, FLOAT32 or per-tensor UINT8", k,
+			       s->in[k], t->name, shape, vigil_dtype_name(t->dtype), rank);
+	}
+	return 0;
+}
+
+/* Output @p k of the post-process: FLOAT32 with the shape TFLite gives it (files often leave it unset). */
+static int detpp_output(struct importer *im, const struct src_op *s, int k, int t, int rank, int32_t m)
+{
+	struct vigil_tensor *o = &im->g->tensors[t];
+	const int32_t want[3] = { 1, m, k == 0 ? 4 : 1 };
+	const int r = k == 3 ? 1 : rank;
+	char shape[64];
+	int same = o->rank == r;
+
+	for (int d = 0; same && d < r; d++)
+		same = o->dims[d] == (k == 3 ? 1 : want[d]);
+	if (o->dtype != VIGIL_DT_F32)
+		return op_fail(im, s, VIGIL_EUNSUPPORTED, "output %d (tensor %d '%s') is %s; it must be FLOAT32", k, t,
+			       o->name, vigil_dtype_name(o->dtype));
+	if (same)
+		return 0;
+	if (o->rank != 0) {
+		vigil_tensor_shape_str(o, shape, sizeof(shape));
+		return op_fail(im, s, VIGIL_EMODEL,
+			       "output %d (tensor %d '%s') is %s, but max_detections x max_classes_per_detection = %d",
+			       k, t, o->name, shape, m);
+	}
+	o->rank = r;
+	for (int d = 0; d < r; d++)
+		o->dims[d] = k == 3 ? 1 : want[d];
+	o->count = k == 3 ? 1 : (size_t)m * (k == 0 ? 4 : 1);
+	return 0;
+}
+
+static int build_detpp(struct importer *im, const struct src_op *s, struct vigil_op *op)
+{
+	struct vigil_detpp_params *p = &op->p.detpp;
+	const struct vigil_tensor *boxes, *scores;
+	int32_t m;
+	int ret = vigil_detpp_parse_options(vigil_fb_vector_data(&s->custom_options), s->custom_options.count, p);
+
+	if (ret < 0)
+		return fail_at(im, ret, "operator %d (%s)", s->index, s->name);
+	if ((ret = activation(im, s, 0)) < 0 || (ret = activation(im, s, 1)) < 0 ||
+	    (ret = detpp_input(im, s, 0, 3, 1, -1)) < 0)
+		return ret;
+	boxes = tensor(im, s->in[0]);
+	if ((ret = detpp_input(im, s, 1, 3, 1, boxes->dims[1])) < 0)
+		return ret;
+	if (boxes->dims[2] < 4)
+		return op_fail(im, s, VIGIL_EMODEL, "box encodings have %d values per anchor, at least 4 needed",
+			       boxes->dims[2]);
+	scores = tensor(im, s->in[1]);
+	if (scores->dims[2] < p->num_classes)
+		return op_fail(im, s, VIGIL_EMODEL, "class predictions have %d classes per anchor, num_classes is %d",
+			       scores->dims[2], p->num_classes);
+	if (tensor(im, s->in[2])->dtype == VIGIL_DT_F32)
+		ret = constant(im, s, 2, VIGIL_DT_F32, "anchors");
+	else
+		ret = constant(im, s, 2, VIGIL_DT_U8, "anchors");
+	if (ret < 0 || (ret = detpp_input(im, s, 2, 2, boxes->dims[1], 4)) < 0)
+		return ret;
+	m = p->max_detections * p->max_classes_per_detection;
+	if ((ret = detpp_output(im, s, 0, s->out, 3, m)) < 0)
+		return ret;
+	for (int k = 0; k < 3; k++) {
+		op->extra_outputs[k] = s->extra_out[k];
+		if ((ret = detpp_output(im, s, k + 1, s->extra_out[k], 2, m)) < 0)
+			return ret;
+	}
+	return 0;
 }
 
 typedef int (*build_fn)(struct importer *im, const struct src_op *s, struct vigil_op *op);
@@ -1194,7 +1518,12 @@ static const struct op_rule op_rules[] = {
 	{ BUILTIN_RESHAPE, VIGIL_OP_RESHAPE, 1, 2, 1, 0, build_reshape },
 	{ BUILTIN_CONCATENATION, VIGIL_OP_CONCAT, 1, VIGIL_MAX_OP_INPUTS, -1, OPT_CONCATENATION, build_concat },
 	{ BUILTIN_RESIZE_BILINEAR, VIGIL_OP_RESIZE_BILINEAR, 2, 2, -1, OPT_RESIZE_BILINEAR, build_resize },
-	{ BUILTIN_DEQUANTIZE, 0, 1, 1, -1, 0, NULL }, /* folded into its constant output */
+	{ BUILTIN_AVERAGE_POOL_2D, VIGIL_OP_AVGPOOL2D, 1, 1, -1, OPT_POOL2D, build_maxpool },
+	{ BUILTIN_LOGISTIC, VIGIL_OP_LOGISTIC, 1, 1, -1, 0, build_logistic },
+	{ BUILTIN_QUANTIZE, VIGIL_OP_QUANTIZE, 1, 1, -1, 0, build_quantize },
+	{ BUILTIN_CUSTOM, VIGIL_OP_DETECTION_POSTPROCESS, 3, 3, -1, 0, build_detpp }, /* DETPP_NAME only */
+	/* FLOAT16 constants: folded into their constant output; quantized activations: a real operator */
+	{ BUILTIN_DEQUANTIZE, VIGIL_OP_DEQUANTIZE, 1, 1, -1, 0, build_dequantize },
 };
 
 /* ---- operators --------------------------------------------------------------------------------------------- */
@@ -1263,8 +1592,15 @@ static int read_op_io(const struct importer *im, const struct vigil_fb_table *ot
 		return op_fail(im, s,
 			       rule->code == BUILTIN_CONCATENATION && ins.count > 1 ? VIGIL_EUNSUPPORTED : VIGIL_EMODEL,
 			       "has %u inputs, expected %d to %d", ins.count, rule->min_in, rule->max_in);
-	if (outs.count != 1)
-		return op_fail(im, s, VIGIL_EMODEL, "has %u outputs, expected 1", outs.count);
+	s->n_out = rule->code == BUILTIN_CUSTOM ? 4 : 1;
+	if (outs.count != (uint32_t)s->n_out)
+		return op_fail(im, s, VIGIL_EMODEL, "has %u outputs, expected %d", outs.count, s->n_out);
+	for (int k = 1; k < s->n_out; k++) {
+		s->extra_out[k - 1] = vigil_fb_vector_i32(&outs, (uint32_t)k);
+		if (s->extra_out[k - 1] < 0 || s->extra_out[k - 1] >= im->g->n_tensors)
+			return op_fail(im, s, VIGIL_EMODEL, "output %d is tensor %d, out of range", k,
+				       s->extra_out[k - 1]);
+	}
 	s->n_in = (int)ins.count;
 	for (int k = 0; k < s->n_in; k++) {
 		s->in[k] = vigil_fb_vector_i32(&ins, (uint32_t)k);
@@ -1307,7 +1643,7 @@ static int fold_dequantize(struct importer *im, const struct src_op *s)
 	const int in = s->in[0], out = s->out;
 	int ret;
 
-	if (im->ti[in].state != T_CONST || im->ti[in].tfl_type != TFL_FLOAT16)
+	if (im->ti[in].tfl_type != TFL_FLOAT16)
 		return op_fail(im, s, VIGIL_EUNSUPPORTED,
 			       "dequantizes tensor %d '%s' (%s%s); Vigil only expands FLOAT16 constant weights "
 			       "(quantized models are not supported)",
@@ -1340,14 +1676,29 @@ static int import_operator(struct importer *im, int index, const struct vigil_fb
 	if (ret < 0)
 		return ret;
 	rule = find_rule(s.code);
-	if (!rule)
+	if (!rule || (s.code == BUILTIN_CUSTOM && strcmp(custom, DETPP_NAME) != 0))
 		return unsupported_op(im, index, s.code, custom);
-	s.name = builtin_name(s.code);
+	s.name = s.code == BUILTIN_CUSTOM ? custom : builtin_name(s.code);
+	s.custom = custom;
 	if ((ret = read_op_io(im, ot, rule, &s)) < 0 || (ret = read_op_options(im, ot, rule, &s)) < 0)
 		return ret;
-	if (!rule->build)
+	if (s.code == BUILTIN_CUSTOM &&
+	    (ret = vigil_fb_vector(ot, OP_CUSTOM_OPTIONS, 1, "custom_options", &s.custom_options)) < 0)
+		return fail_at(im, ret, "operator %d (%s)", index, s.name);
+	if (s.code == BUILTIN_DEQUANTIZE && im->ti[s.in[0]].state == T_CONST)
 		return fold_dequantize(im, &s);
 	ret = check_output(im, &s);
+	for (int k = 1; ret >= 0 && k < s.n_out; k++) {
+		struct src_op extra = s;
+
+		extra.out = s.extra_out[k - 1];
+		for (int j = 0; j < k && ret >= 0; j++)
+			if ((j == 0 ? s.out : s.extra_out[j - 1]) == extra.out)
+				ret = op_fail(im, &s, VIGIL_EMODEL, "outputs %d and %d are both tensor %d", j, k,
+					      extra.out);
+		if (ret >= 0)
+			ret = check_output(im, &extra);
+	}
 	if (ret < 0)
 		return ret;
 	memset(op, 0, sizeof(*op));
@@ -1361,6 +1712,10 @@ static int import_operator(struct importer *im, int index, const struct vigil_fb
 		return ret;
 	im->ti[s.out].state = T_PRODUCED;
 	im->ti[s.out].writer = index;
+	for (int k = 1; k < s.n_out; k++) {
+		im->ti[s.extra_out[k - 1]].state = T_PRODUCED;
+		im->ti[s.extra_out[k - 1]].writer = index;
+	}
 	im->g->n_ops++;
 	return 0;
 }
@@ -1417,9 +1772,11 @@ static float half_to_float(uint16_t h)
 /* Bytes a tensor's constant data takes in storage; 0 when no operator reads it. */
 static size_t storage_bytes(const struct importer *im, int t)
 {
+	const size_t elem = tensor(im, t)->dtype == VIGIL_DT_U8 || tensor(im, t)->dtype == VIGIL_DT_I8 ? 1 : 4;
+
 	if (!im->ti[t].read || im->ti[t].state != T_CONST)
 		return 0;
-	return (tensor(im, t)->count * 4 + STORAGE_ALIGN - 1) / STORAGE_ALIGN * STORAGE_ALIGN;
+	return (tensor(im, t)->count * elem + STORAGE_ALIGN - 1) / STORAGE_ALIGN * STORAGE_ALIGN;
 }
 
 /* Identifies where a constant's bytes come from, so that tensors sharing a buffer share one copy:
@@ -1444,6 +1801,8 @@ static void fill_constant(const struct importer *im, int t, uint8_t *dst)
 
 			memcpy(dst + 4 * i, &f, 4);
 		}
+	} else if (tensor(im, t)->dtype == VIGIL_DT_U8 || tensor(im, t)->dtype == VIGIL_DT_I8) {
+		memcpy(dst, im->ti[t].src, count);
 	} else {
 		/* FLOAT32 and INT32: little-endian in the file, native in memory. */
 		for (size_t i = 0; i < count; i++) {

@@ -29,6 +29,13 @@ struct vigil_detector {
 	int *nms_scratch;                   /* 2 per anchor */
 	struct vigil_detection *items;      /* MAX_DETECTIONS_CAP */
 	struct vigil_detections result;
+	/* quantized SSD models */
+	void *qarena;
+	float *pp_scratch; /* float tensor before rounding to uint8 */
+	float threshold;
+	/* label filter: per label id, the minimum score, LABEL_DROPPED or LABEL_AT_THRESHOLD; num_labels entries */
+	float *label_min;
+	int label_filter;
 };
 
 void vigil_detector_config_init(struct vigil_detector_config *config)
@@ -76,7 +83,8 @@ int vigil_detector_set_config(struct vigil_detector *d, const struct vigil_detec
 	if (d->config.threads != 0 && (config->threads != d->config.threads || config->backend != d->config.backend))
 		return vigil_error(-EINVAL, "threads and backend are fixed when the detector is created");
 	d->config = *config;
-	d->logit_threshold = vigil_logit(config->threshold < 0.0f ? info->default_threshold : config->threshold);
+	d->threshold = config->threshold < 0.0f ? info->default_threshold : config->threshold;
+	d->logit_threshold = vigil_logit(d->threshold);
 	d->iou_threshold = config->iou_threshold < 0.0f ? info->default_iou_threshold : config->iou_threshold;
 	d->pp.configured = 0; /* the ROI may have changed */
 	return 0;
@@ -93,6 +101,9 @@ void vigil_detector_destroy(struct vigil_detector *d)
 	vigil_preprocess_free(&d->pp);
 	vigil_pool_destroy(d->pool);
 	free(d->arena);
+	free(d->qarena);
+	free(d->label_min);
+	free(d->pp_scratch);
 	vigil_model_close(d->model);
 	free(d);
 }
@@ -123,11 +134,26 @@ int vigil_detector_create(struct vigil_model *model, const struct vigil_detector
 		return vigil_error(-ENOMEM, "out of memory creating a detector");
 	d->model = vigil_model_ref(model);
 	n_anchors = model->info.num_anchors;
-	d->arena = aligned_alloc(64, vigil_program_arena_floats(model->program) * sizeof(float));
+	if (model->q8) {
+		d->qarena = aligned_alloc(64, vigil_q8_program_arena_bytes(model->q8));
+		d->pp_scratch = malloc((size_t)model->info.input_width * model->info.input_height * 3 * sizeof(float));
+		d->arena = malloc(sizeof(float)); /* unused: keeps the checks below uniform */
+		if (!d->qarena || !d->pp_scratch) {
+			ret = vigil_error(-ENOMEM, "out of memory creating a detector");
+			goto out_destroy;
+		}
+	} else {
+		d->arena = aligned_alloc(64, vigil_program_arena_floats(model->program) * sizeof(float));
+	}
 	d->candidates = calloc(n_anchors, sizeof(*d->candidates));
 	d->kept = calloc(MAX_DETECTIONS_CAP, sizeof(*d->kept));
 	d->nms_scratch = calloc(2 * (size_t)n_anchors, sizeof(int));
 	d->items = calloc(MAX_DETECTIONS_CAP, sizeof(*d->items));
+	d->label_min = calloc(model->info.num_labels > 0 ? (size_t)model->info.num_labels : 1, sizeof(float));
+	if (!d->label_min) {
+		ret = vigil_error(-ENOMEM, "out of memory creating a detector");
+		goto out_destroy;
+	}
 	if (!d->arena || !d->candidates || !d->kept || !d->nms_scratch || !d->items) {
 		ret = vigil_error(-ENOMEM, "out of memory creating a detector");
 		goto out_destroy;
@@ -139,6 +165,7 @@ int vigil_detector_create(struct vigil_model *model, const struct vigil_detector
 				    model->norm_bias);
 	if (ret < 0)
 		goto out_destroy;
+	d->pp.stretch = model->q8 != NULL; /* SSD models were trained on whole images resized without letterbox */
 	ret = vigil_detector_set_config(d, config);
 	if (ret < 0)
 		goto out_destroy;
@@ -161,6 +188,152 @@ static double now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+#define LABEL_DROPPED -1.0f
+#define LABEL_AT_THRESHOLD -2.0f
+
+/* 1 when a detection of @p label with @p score passes the label filter (or there is none). */
+static int label_passes(const struct vigil_detector *d, int label, float score)
+{
+	if (!d->label_filter)
+		return 1;
+	if (label < 0 || label >= d->model->info.num_labels || d->label_min[label] == LABEL_DROPPED)
+		return 0;
+	return score >= (d->label_min[label] == LABEL_AT_THRESHOLD ? d->threshold : d->label_min[label]);
+}
+
+/* Looks up a label by name: its id, or -1. */
+static int label_id(const struct vigil_model *m, const char *name, size_t len)
+{
+	for (int i = 0; i < m->info.num_labels; i++) {
+		const char *l = vigil_model_label(m, i);
+
+		if (l && strlen(l) == len && strncmp(l, name, len) == 0)
+			return i;
+	}
+	return -1;
+}
+
+int vigil_detector_set_label_filter(struct vigil_detector *d, const char *spec)
+{
+	const int n = d ? d->model->info.num_labels : 0;
+	const char *p = spec;
+	int entries = 0;
+
+	if (!d)
+		return vigil_error(-EINVAL, "vigil_detector_set_label_filter: detector is NULL");
+	if (!spec || !*spec) {
+		d->label_filter = 0;
+		return 0;
+	}
+	/* validate everything first, so that a bad spec leaves the previous filter in place */
+	for (int pass = 0; pass < 2; pass++) {
+		p = spec;
+		if (pass == 1)
+			for (int i = 0; i < n; i++)
+				d->label_min[i] = LABEL_DROPPED;
+		while (1) {
+			const char *end = p + strcspn(p, ","), *eq = memchr(p, '=', (size_t)(end - p));
+			const char *name_end = eq ? eq : end;
+			float min = -1.0f;
+			int id;
+
+			while (p < name_end && *p == ' ')
+				p++;
+			while (name_end > p && name_end[-1] == ' ')
+				name_end--;
+			if (name_end == p)
+				return vigil_error(-EINVAL, "label filter '%s': entry %d has no label name", spec,
+						   entries + 1);
+			id = label_id(d->model, p, (size_t)(name_end - p));
+			if (id < 0)
+				return vigil_error(-EINVAL, "label filter '%s': model '%s' has no label '%.*s'", spec,
+						   d->model->info.name, (int)(name_end - p), p);
+			if (eq) {
+				char num[32], *num_end;
+				const size_t len = (size_t)(end - eq - 1);
+
+				if (len == 0 || len >= sizeof(num))
+					return vigil_error(-EINVAL, "label filter '%s': bad score for '%.*s'", spec,
+							   (int)(name_end - p), p);
+				memcpy(num, eq + 1, len);
+				num[len] = '\0';
+				min = strtof(num, &num_end);
+				while (*num_end == ' ')
+					num_end++;
+				if (*num_end || !(min >= 0.0f && min <= 1.0f))
+					return vigil_error(
+					    -EINVAL,
+					    "label filter '%s': score '%s' for '%.*s' is not a number from 0 "
+					    "to 1",
+					    spec, num, (int)(name_end - p), p);
+			}
+			if (pass == 1)
+				d->label_min[id] = eq ? min : LABEL_AT_THRESHOLD;
+			entries += pass == 0;
+			if (!*end)
+				break;
+			p = end + 1;
+		}
+	}
+	d->label_filter = 1;
+	return 0;
+}
+
+/* Quantized SSD: uint8 tensor, the model's own decode + NMS, boxes mapped from the stretched ROI to the frame. */
+static int detect_ssd(struct vigil_detector *d, const struct vigil_frame *frame, double t0,
+		      const struct vigil_detections **out)
+{
+	const struct vigil_model *m = d->model;
+	const struct vigil_letterbox *lb = &d->pp.lb;
+	const float rw = (float)(lb->roi_x1 - lb->roi_x0), rh = (float)(lb->roi_y1 - lb->roi_y0);
+	const float *boxes, *classes, *scores;
+	double t1, t2;
+	int ret, n, kept = 0;
+
+	vigil_preprocess_run_u8(&d->pp, frame, d->pp_scratch,
+				vigil_q8_program_tensor(m->q8, d->qarena, m->input_tensor));
+	t1 = now_ms();
+	ret = vigil_q8_program_run(m->q8, d->qarena);
+	if (ret < 0)
+		return ret;
+	t2 = now_ms();
+	boxes = vigil_q8_program_tensor(m->q8, d->qarena, m->ssd_outputs[0]);
+	classes = vigil_q8_program_tensor(m->q8, d->qarena, m->ssd_outputs[1]);
+	scores = vigil_q8_program_tensor(m->q8, d->qarena, m->ssd_outputs[2]);
+	n = (int)*(const float *)vigil_q8_program_tensor(m->q8, d->qarena, m->ssd_outputs[3]);
+	for (int i = 0; i < n && kept < d->config.max_detections; i++) {
+		struct vigil_detection *det = &d->items[kept];
+		const float *b = boxes + 4 * (size_t)i; /* ymin, xmin, ymax, xmax of the tensor, 0..1 */
+		const float x0 = fminf(fmaxf(b[1], 0.0f), 1.0f), y0 = fminf(fmaxf(b[0], 0.0f), 1.0f);
+		const float x1 = fminf(fmaxf(b[3], 0.0f), 1.0f), y1 = fminf(fmaxf(b[2], 0.0f), 1.0f);
+		const int label = (int)classes[i];
+
+		if (label < 0 || label >= m->info.num_labels ||
+		    !(d->label_filter ? label_passes(d, label, scores[i]) : scores[i] >= d->threshold))
+			continue;
+		memset(det, 0, sizeof(*det));
+		det->label_id = label;
+		det->label = vigil_model_label(m, label);
+		det->score = scores[i];
+		det->x = (float)lb->roi_x0 + x0 * rw;
+		det->y = (float)lb->roi_y0 + y0 * rh;
+		det->w = (x1 - x0) * rw;
+		det->h = (y1 - y0) * rh;
+		det->track_id = -1;
+		kept++;
+	}
+	d->result.count = (size_t)kept;
+	d->result.items = d->items;
+	d->result.frame_width = frame->width;
+	d->result.frame_height = frame->height;
+	d->result.pts_ns = frame->pts_ns;
+	d->result.timing.preprocess_ms = t1 - t0;
+	d->result.timing.inference_ms = t2 - t1;
+	d->result.timing.postprocess_ms = now_ms() - t2;
+	*out = &d->result;
+	return 0;
 }
 
 int vigil_detector_detect(struct vigil_detector *d, const struct vigil_frame *frame,
@@ -187,6 +360,8 @@ int vigil_detector_detect(struct vigil_detector *d, const struct vigil_frame *fr
 		if (ret < 0)
 			return ret;
 	}
+	if (m->q8)
+		return detect_ssd(d, frame, t0, out);
 	vigil_preprocess_run(&d->pp, frame, vigil_program_tensor(m->program, d->arena, m->input_tensor));
 	t1 = now_ms();
 
@@ -198,10 +373,18 @@ int vigil_detector_detect(struct vigil_detector *d, const struct vigil_frame *fr
 				   d->candidates);
 	n_kept = vigil_weighted_nms(d->candidates, n_cand, d->iou_threshold, d->nms_scratch, d->kept,
 				    d->config.max_detections);
-	for (int i = 0; i < n_kept; i++) {
-		vigil_candidate_to_detection(&d->kept[i], &d->pp.lb, &d->items[i]);
-		d->items[i].label_id = 0;
-		d->items[i].label = vigil_model_label(m, 0);
+	{
+		int k = 0;
+
+		for (int i = 0; i < n_kept; i++) {
+			if (!label_passes(d, 0, d->kept[i].score))
+				continue;
+			vigil_candidate_to_detection(&d->kept[i], &d->pp.lb, &d->items[k]);
+			d->items[k].label_id = 0;
+			d->items[k].label = vigil_model_label(m, 0);
+			k++;
+		}
+		n_kept = k;
 	}
 	t3 = now_ms();
 
@@ -223,6 +406,9 @@ int vigil_detector_run_tensor(struct vigil_detector *d, const float *input, size
 	const struct vigil_model *m = d->model;
 	const size_t want = (size_t)m->info.input_width * m->info.input_height * 3;
 
+	if (m->q8)
+		return vigil_error(VIGIL_EUNSUPPORTED, "model '%s' is quantized: it takes no float tensor",
+				   m->info.name);
 	if (n != want)
 		return vigil_error(-EINVAL, "input tensor has %zu values, the model takes %zu", n, want);
 	memcpy(vigil_program_tensor(m->program, d->arena, m->input_tensor), input, n * sizeof(float));

@@ -415,6 +415,7 @@ static int prepare_step(struct vigil_program *p, int i)
 	s->residual = -1;
 	s->split = 1;
 	s->out_count = tensor(p, op->output)->count;
+	/* quantized-only kinds have no entry here: pipeline/engine_q8.c runs them */
 	if ((unsigned)op->kind >= sizeof(op_impls) / sizeof(op_impls[0]) || !op_impls[op->kind].run)
 		return vigil_error(VIGIL_EUNSUPPORTED, "operator %d: kind %d has no CPU kernel", op->source_index,
 				   op->kind);
@@ -689,6 +690,10 @@ int vigil_program_create(const struct vigil_graph *g, struct vigil_program **out
 	*out = NULL;
 	if (!p)
 		return -ENOMEM;
+	if (vigil_graph_is_quantized(g)) {
+		free(p);
+		return vigil_error(VIGIL_EUNSUPPORTED, "the float executor cannot run a quantized graph (engine_q8.h)");
+	}
 	p->graph = g;
 	p->k = vigil_cpu_kernels();
 	p->steps = calloc(g->n_ops ? g->n_ops : 1, sizeof(*p->steps));

@@ -13,6 +13,12 @@
 /* Model files compiled into the library (models/embed.S.in). */
 extern const uint8_t vigil_model_face_full[], vigil_model_face_full_end[];
 extern const uint8_t vigil_model_face_short[], vigil_model_face_short_end[];
+extern const uint8_t vigil_model_coco_ssd[], vigil_model_coco_ssd_end[];
+extern const uint8_t vigil_model_coco_ssd_labels[], vigil_model_coco_ssd_labels_end[];
+
+/* COCO SSD: detections below this score are dropped unless the detector config says otherwise. The model's own
+ * NMS (IoU 0.6, at most 10 boxes) runs inside it; iou_threshold does not apply. */
+#define SSD_DEFAULT_THRESHOLD 0.5f
 
 /* MediaPipe's face_detection graphs: SsdAnchorsCalculator and TensorsToDetectionsCalculator options. */
 struct face_config {
@@ -43,16 +49,28 @@ static const struct face_config face_full_config = {
 struct builtin {
 	struct vigil_builtin_model pub;
 	const uint8_t *start, *end;
+	const uint8_t *labels, *labels_end; /* label map, one name per line (SSD models) */
 };
 
 static const struct builtin builtins[] = {
 	{ { "face-full", "BlazeFace full range (192x192, 2304 anchors): faces at camera and CCTV distances, up to ~5 m",
 	    1 },
 	  vigil_model_face_full,
-	  vigil_model_face_full_end },
+	  vigil_model_face_full_end,
+	  NULL,
+	  NULL },
 	{ { "face-short", "BlazeFace short range (128x128, 896 anchors): faces within ~2 m, 3.4x cheaper", 0 },
 	  vigil_model_face_short,
-	  vigil_model_face_short_end },
+	  vigil_model_face_short_end,
+	  NULL,
+	  NULL },
+	{ { "coco-ssd",
+	    "COCO SSD MobileNet v1 quant (300x300 uint8, 90 classes: person, car, bicycle, dog, ...), TFLite-exact",
+	    0 },
+	  vigil_model_coco_ssd,
+	  vigil_model_coco_ssd_end,
+	  vigil_model_coco_ssd_labels,
+	  vigil_model_coco_ssd_labels_end },
 };
 
 static const char *const face_labels[] = { "face" };
@@ -77,6 +95,9 @@ static void model_free(struct vigil_model *m)
 	if (!m)
 		return;
 	vigil_program_destroy(m->program);
+	vigil_q8_program_destroy(m->q8);
+	free(m->labels);
+	free(m->label_text);
 	vigil_graph_free(&m->graph);
 	free(m->anchors);
 	free(m->owned_bytes);
@@ -170,8 +191,75 @@ static int bind_face_model(struct vigil_model *m)
 	return 0;
 }
 
+/* Label map: line 0 is the background class ("???"), line c + 1 names TFLite class index c; "???" lines are COCO
+ * ids the model never learned and read "unknown". Without a map every class reads "object". */
+static int bind_labels(struct vigil_model *m, const uint8_t *text, size_t len, int num_classes)
+{
+	char *p, *line;
+	int n = -1;
+
+	m->labels = calloc((size_t)num_classes, sizeof(*m->labels));
+	m->label_text = malloc(len + 1);
+	if (!m->labels || !m->label_text)
+		return -ENOMEM;
+	if (len)
+		memcpy(m->label_text, text, len);
+	m->label_text[len] = '\0';
+	for (p = m->label_text; (line = strsep(&p, "\n")) != NULL && n < num_classes; n++) {
+		line[strcspn(line, "\r")] = '\0';
+		if (n >= 0)
+			m->labels[n] = strcmp(line, "???") == 0 || !*line ? "unknown" : line;
+	}
+	for (int c = 0; c < num_classes; c++)
+		if (!m->labels[c])
+			m->labels[c] = "object";
+	return 0;
+}
+
+/* A quantized detector ending in TFLite_Detection_PostProcess: uint8 [1,H,W,3] input, its four outputs. */
+static int bind_ssd_model(struct vigil_model *m, const uint8_t *labels, size_t labels_len)
+{
+	const struct vigil_graph *g = &m->graph;
+	const struct vigil_tensor *in = &g->tensors[g->inputs[0]];
+	const struct vigil_op *pp = g->n_ops ? &g->ops[g->n_ops - 1] : NULL;
+	char shape[64];
+	int ret;
+
+	shape_str(in, shape, sizeof(shape));
+	if (in->rank != 4 || in->dims[0] != 1 || in->dims[3] != 3 || in->dtype != VIGIL_DT_U8 ||
+	    in->quant.scale != 0.0078125f || in->quant.zero_point != 128)
+		return vigil_error(VIGIL_EUNSUPPORTED,
+				   "model '%s' input is %s; a quantized detector takes [1,H,W,3] uint8 RGB pixels "
+				   "(scale 1/128, zero point 128)",
+				   m->name, shape);
+	if (!pp || pp->kind != VIGIL_OP_DETECTION_POSTPROCESS || g->n_outputs != 4 || g->outputs[0] != pp->output ||
+	    g->outputs[1] != pp->extra_outputs[0] || g->outputs[2] != pp->extra_outputs[1] ||
+	    g->outputs[3] != pp->extra_outputs[2])
+		return vigil_error(
+		    VIGIL_EUNSUPPORTED,
+		    "model '%s': a quantized detector must end in TFLite_Detection_PostProcess whose four "
+		    "outputs are the model's outputs",
+		    m->name);
+	for (int k = 0; k < 4; k++)
+		m->ssd_outputs[k] = g->outputs[k];
+	m->input_tensor = g->inputs[0];
+	ret = bind_labels(m, labels, labels_len, pp->p.detpp.num_classes);
+	if (ret < 0)
+		return ret;
+	m->norm_scale = 1.0f;
+	m->norm_bias = 0.0f;
+	m->info.input_width = in->dims[2];
+	m->info.input_height = in->dims[1];
+	m->info.num_anchors = g->tensors[pp->inputs[0]].dims[1];
+	m->info.num_keypoints = 0;
+	m->info.default_threshold = SSD_DEFAULT_THRESHOLD;
+	m->info.default_iou_threshold = pp->p.detpp.nms_iou_threshold;
+	m->info.num_labels = pp->p.detpp.num_classes;
+	return 0;
+}
+
 static int model_load(const uint8_t *bytes, size_t size, const char *name, const char *description, uint8_t *owned,
-		      struct vigil_model **out)
+		      const uint8_t *labels, size_t labels_len, struct vigil_model **out)
 {
 	struct vigil_model *m = calloc(1, sizeof(*m));
 	int ret;
@@ -191,16 +279,24 @@ static int model_load(const uint8_t *bytes, size_t size, const char *name, const
 	ret = vigil_tflite_import(bytes, size, m->name, &m->graph);
 	if (ret < 0)
 		goto out_free;
-	ret = bind_face_model(m);
-	if (ret < 0)
-		goto out_free;
-	ret = vigil_program_create(&m->graph, &m->program);
+	if (vigil_graph_is_quantized(&m->graph)) {
+		ret = bind_ssd_model(m, labels, labels_len);
+		if (ret == 0)
+			ret = vigil_q8_program_create(&m->graph, VIGIL_Q8_REQUANT_FP32, &m->q8);
+	} else {
+		ret = bind_face_model(m);
+		if (ret == 0)
+			ret = vigil_program_create(&m->graph, &m->program);
+	}
 	if (ret < 0)
 		goto out_free;
 	m->info.name = m->name;
 	m->info.description = description;
-	vigil_log("model", VIGIL_LOG_INFO, "loaded '%s': %d operators, %d tensors, arena %zu KiB", m->name,
-		  m->graph.n_ops, m->graph.n_tensors, vigil_program_arena_floats(m->program) * sizeof(float) / 1024);
+	vigil_log(
+	    "model", VIGIL_LOG_INFO, "loaded '%s': %d operators, %d tensors, arena %zu KiB", m->name, m->graph.n_ops,
+	    m->graph.n_tensors,
+	    (m->q8 ? vigil_q8_program_arena_bytes(m->q8) : vigil_program_arena_floats(m->program) * sizeof(float)) /
+		1024);
 	*out = m;
 	return 0;
 
@@ -268,8 +364,10 @@ int vigil_model_open(const char *name_or_path, struct vigil_model **out)
 		name_or_path = vigil_default_model();
 	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++) {
 		if (strcmp(name_or_path, builtins[i].pub.name) == 0)
-			return model_load(builtins[i].start, (size_t)(builtins[i].end - builtins[i].start),
-					  builtins[i].pub.name, builtins[i].pub.description, NULL, out);
+			return model_load(
+			    builtins[i].start, (size_t)(builtins[i].end - builtins[i].start), builtins[i].pub.name,
+			    builtins[i].pub.description, NULL, builtins[i].labels,
+			    builtins[i].labels ? (size_t)(builtins[i].labels_end - builtins[i].labels) : 0, out);
 	}
 	if (!strchr(name_or_path, '/') && !strstr(name_or_path, ".tflite"))
 		return vigil_error(-ENOENT, "'%s' is neither a built-in model (see 'vigil models') nor a .tflite path",
@@ -277,7 +375,7 @@ int vigil_model_open(const char *name_or_path, struct vigil_model **out)
 	ret = read_model_file(name_or_path, &data, &size);
 	if (ret < 0)
 		return ret;
-	return model_load(data, size, name_or_path, "TFLite face detector loaded from a file", data, out);
+	return model_load(data, size, name_or_path, "TFLite detector loaded from a file", data, NULL, 0, out);
 }
 
 int vigil_model_open_memory(const void *data, size_t size, const char *label, struct vigil_model **out)
@@ -296,7 +394,8 @@ int vigil_model_open_memory(const void *data, size_t size, const char *label, st
 		return vigil_error(-ENOMEM, "out of memory copying model");
 	if (size)
 		memcpy(copy, data, size);
-	return model_load(copy, size, label ? label : "(memory)", "TFLite face detector loaded from memory", copy, out);
+	return model_load(copy, size, label ? label : "(memory)", "TFLite detector loaded from memory", copy, NULL, 0,
+			  out);
 }
 
 struct vigil_model *vigil_model_ref(struct vigil_model *model)
@@ -321,5 +420,5 @@ const char *vigil_model_label(const struct vigil_model *model, int label_id)
 {
 	if (!model || label_id < 0 || label_id >= model->info.num_labels)
 		return NULL;
-	return face_labels[label_id];
+	return model->labels ? model->labels[label_id] : face_labels[label_id];
 }

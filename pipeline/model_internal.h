@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "engine_q8.h"
 #include "graph.h"
 #include "postprocess.h"
 #include "vigil/vigil.h"
@@ -24,6 +25,11 @@ struct vigil_model {
 	struct vigil_anchor *anchors;
 	struct vigil_face_decoder decoder;
 	float norm_scale, norm_bias; /* tensor = pixel * scale + bias */
+	/* quantized SSD models (TFLite_Detection_PostProcess outputs): program NULL, q8 set */
+	struct vigil_q8_program *q8;
+	int ssd_outputs[4];  /* boxes [1,M,4], classes [1,M], scores [1,M], count [1] */
+	const char **labels; /* num_labels strings: TFLite class index -> name */
+	char *label_text;    /* storage the labels point into */
 };
 
 #endif

@@ -154,8 +154,17 @@ int vigil_preprocess_configure(struct vigil_preprocess *pp, const struct vigil_f
 	subsampled_x = frame->format == VIGIL_FORMAT_NV12 || frame->format == VIGIL_FORMAT_I420 ||
 		       frame->format == VIGIL_FORMAT_YUY2 || frame->format == VIGIL_FORMAT_UYVY;
 	subsampled_y = frame->format == VIGIL_FORMAT_NV12 || frame->format == VIGIL_FORMAT_I420;
+	if (pp->stretch) { /* whole ROI onto the whole tensor, one scale per axis */
+		side = rw;
+		ox = x0;
+		oy = y0;
+		scale = (double)rw / pp->dst_w;
+		fill_axis(pp->luma_y, pp->chroma_y, pp->dst_h, (double)rh / pp->dst_h, oy, y0, y1, subsampled_y ? 2 : 0,
+			  sampling);
+	} else {
+		fill_axis(pp->luma_y, pp->chroma_y, pp->dst_h, scale, oy, y0, y1, subsampled_y ? 2 : 0, sampling);
+	}
 	fill_axis(pp->luma_x, pp->chroma_x, pp->dst_w, scale, ox, x0, x1, subsampled_x ? 1 : 0, sampling);
-	fill_axis(pp->luma_y, pp->chroma_y, pp->dst_h, scale, oy, y0, y1, subsampled_y ? 2 : 0, sampling);
 
 	pp->lb.origin_x = (float)ox;
 	pp->lb.origin_y = (float)oy;
@@ -396,4 +405,14 @@ void vigil_preprocess_run(const struct vigil_preprocess *pp, const struct vigil_
 		put_black(dst, pp->dst_w * pp->dst_h, pp->norm_bias);
 		break;
 	}
+}
+
+void vigil_preprocess_run_u8(const struct vigil_preprocess *pp, const struct vigil_frame *frame, float *scratch,
+			     uint8_t *dst)
+{
+	const size_t n = (size_t)pp->dst_w * pp->dst_h * 3;
+
+	vigil_preprocess_run(pp, frame, scratch);
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (uint8_t)lrintf(clamp255(scratch[i]));
 }

@@ -37,6 +37,11 @@ struct vigil_preprocess {
 	int width, height;
 	enum vigil_sampling sampling;
 	int configured;
+	/* Set after init for models trained on stretched images (COCO SSD): the ROI is resized to the tensor without
+	 * keeping its aspect ratio (separate x and y scales, no black bars); lb then holds origin = ROI corner,
+	 * side = ROI width, scale = x scale, and tensor-normalised (u, v) maps to frame (roi_x0 + u * (roi_x1 - roi_x0),
+	 * roi_y0 + v * (roi_y1 - roi_y0)). */
+	int stretch;
 };
 
 /* Allocates the tap tables for a dst_w x dst_h tensor (1..4096). The tensor must be square (dst_w == dst_h,
@@ -62,5 +67,10 @@ int vigil_preprocess_configure(struct vigil_preprocess *pp, const struct vigil_f
  * state never configured, gets an all-black tensor instead of reads through the wrong tables.
  * No allocation. */
 void vigil_preprocess_run(const struct vigil_preprocess *pp, const struct vigil_frame *frame, float *dst);
+
+/* The same tensor as uint8 RGB (values rounded to nearest, ties to even), for quantized models whose input is the
+ * raw 0..255 pixel (norm_scale 1, norm_bias 0). @p scratch holds dst_w * dst_h * 3 floats. No allocation. */
+void vigil_preprocess_run_u8(const struct vigil_preprocess *pp, const struct vigil_frame *frame, float *scratch,
+			     uint8_t *dst);
 
 #endif

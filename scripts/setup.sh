@@ -15,6 +15,8 @@ PKGS=(
   python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   # tests: Check, sanitizer and libFuzzer runtimes, formatting, python3 for JSON checks
   check libclang-rt-14-dev clang-format python3 file
+  # V4L2 capture: headers, v4l-utils, and the vivid VM of scripts/vm-test.sh (QEMU, a static busybox)
+  libv4l-dev v4l-utils qemu-system-x86 busybox-static
   # aarch64 cross build run under qemu (scripts/cross/aarch64-linux-gnu.ini): compiler, emulator, and the
   # arm64 multiarch libraries the library, CLI and Check tests link
   gcc-aarch64-linux-gnu qemu-user
@@ -26,7 +28,14 @@ for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 
+# The VM's kernel: Debian's linux-image-amd64 fetched with apt-get download and unpacked under build-vm/ (never
+# installed into /boot). Runs after the package step so it also works on a machine that had nothing yet.
+fetch_vm_kernel() {
+  bash "$(dirname "$0")/vm-test.sh" --fetch-only >/dev/null
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
+  fetch_vm_kernel
   exit 0
 fi
 
@@ -41,3 +50,4 @@ export DEBIAN_FRONTEND=noninteractive
 dpkg --print-foreign-architectures | grep -qx arm64 || $SUDO dpkg --add-architecture arm64
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fetch_vm_kernel

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: install what is missing, then
 #   1. gcc build + every Check suite, the CLI test and the C API example (meson test),
+#   1b. the V4L2 capture tests inside a QEMU VM running Debian's kernel with the vivid driver (scripts/vm-test.sh),
 #   2. clang build with AddressSanitizer + UndefinedBehaviorSanitizer, same suites,
 #   3. clang-format check of every C source,
 #   4. libFuzzer on the model reader and the image decoders (FUZZ_SECONDS each, default 60 / 20),
@@ -38,6 +39,13 @@ meson compile -C build
 meson test -C build --print-errorlogs || true
 count_results build
 
+step "V4L2 capture against the vivid driver in a QEMU VM (gcc build)"
+if bash scripts/vm-test.sh --build build --timeout 360; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
+
 step "build and test (clang, ASan + UBSan)"
 [ -f build-asan/build.ninja ] || CC=clang meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
   -Dbuildtype=debugoptimized >/dev/null
@@ -53,7 +61,7 @@ else
   failed=$((failed + 1))
 fi
 
-step "fuzz (${FUZZ_SECONDS}s model reader, $((FUZZ_SECONDS / 3))s image decoders)"
+step "fuzz (${FUZZ_SECONDS}s model reader, $((FUZZ_SECONDS / 3))s image decoders, flexbuffers options)"
 if bash scripts/fuzz.sh --seconds "$FUZZ_SECONDS"; then
   passed=$((passed + 1))
 else

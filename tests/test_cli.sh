@@ -181,6 +181,27 @@ assert n[0] >= n[1] >= n[2] and n[2] == 0 and n[1] >= 2, n
 assert all(d["score"] >= 0.3 for d in low["detections"])
 ' "$T/default.json" "$T/low.json"
 
+# coco-ssd: label strings, --labels keeps only the named labels with their own minimum scores
+run detect --json --model coco-ssd --threshold 0.3 "$S1"
+expect_rc "detect --model coco-ssd exits 0" 0
+cp "$T/out" "$T/coco.json"
+run detect --json --model coco-ssd --threshold 0.3 --labels "person=0.6,handbag" "$S1"
+expect_rc "--labels exits 0" 0
+check_py "--labels keeps persons from 0.6 and handbags, drops the rest" '
+import json, sys
+r = json.loads(sys.stdin.read())
+all_ = json.load(open(sys.argv[1]))["detections"]
+assert r["model"] == "coco-ssd"
+labels = {d["label"] for d in all_}
+assert "person" in labels and len(labels) >= 2, labels
+want = [d for d in all_ if (d["label"] == "person" and d["score"] >= 0.6) or d["label"] == "handbag"]
+assert r["detections"] == want, (r["detections"], want)
+assert len(want) >= 2
+' "$T/coco.json"
+run detect --model coco-ssd --labels "persn" "$S1"
+expect_rc "--labels with an unknown label is a usage error" 2
+if grep -q "no label 'persn'" "$T/err"; then ok "--labels names the unknown label"; else not_ok "--labels names the unknown label"; fi
+
 # --sampling corner reproduces MediaPipe's CPU-graph golden for sergey.png (score 0.92843366), which the
 # default pixel-centre sampling does not reach within 1e-3.
 run detect --json --model face-short --sampling corner "$SERGEY"
@@ -351,6 +372,34 @@ fi
 run bench --model "$T/no/such/model.tflite" --iterations 1
 if [ "$rc" -eq 1 ] && grep -q "$T/no/such/model.tflite" "$T/err"; then ok "bench with a missing model exits 1"; else
 	not_ok "bench with a missing model exits 1"
+fi
+
+# vigil run: cameras are tested in the vivid VM (scripts/vm-test.sh); here the image source and the errors
+run run --model face-short --frames 2 "$S2"
+expect_rc "run on an image exits 0" 0
+check_py "run on an image prints a record per frame" '
+import json, sys
+recs = [json.loads(l) for l in sys.stdin]
+assert [r["frame"] for r in recs] == [0, 1], recs
+assert all(r["source"].endswith("sample2.jpg") and len(r["detections"]) > 0 for r in recs)
+'
+run run --frames 1 "$T/no/such/camera"
+if [ "$rc" -eq 1 ] && grep -q "$T/no/such/camera" "$T/err"; then ok "run on a missing device exits 1"; else
+	not_ok "run on a missing device exits 1"
+fi
+run run --frames 1 /dev/null
+if [ "$rc" -eq 1 ] && grep -q "not a V4L2 device" "$T/err"; then ok "run on a non-camera device exits 1"; else
+	not_ok "run on a non-camera device exits 1"
+fi
+run run --frames 0 /dev/null
+expect_rc "run --frames 0 is a usage error" 2
+run run --size 640 /dev/null
+expect_rc "run --size without a height is a usage error" 2
+if ! ls /dev/video* >/dev/null 2>&1; then
+	run run --frames 1
+	if [ "$rc" -eq 1 ] && grep -q "no camera found" "$T/err"; then ok "run without cameras says so"; else
+		not_ok "run without cameras says so"
+	fi
 fi
 
 echo "cli: $passed passed, $failed failed"

@@ -37,8 +37,10 @@ static int kernel_sets(const struct vigil_f32_kernels *const **out)
 	const struct vigil_f32_kernels *const *sets;
 	int n = vigil_cpu_kernel_sets(&sets), k = 0;
 
+	/* the reference itself is what the others are compared with */
 	for (int i = 0; i < n && k < 15; i++)
-		all[k++] = sets[i];
+		if (sets[i] != &vigil_f32_kernels__c)
+			all[k++] = sets[i];
 #if VIGIL_TEST_VL16EMU
 	if (vigil_cpu_features() & VIGIL_CPU_AVX2) {
 		emu = vigil_f32_kernels__vl16emu;
@@ -182,7 +184,7 @@ START_TEST(test_conv2d)
 	const int n_sets = kernel_sets(&sets);
 	uint64_t st = seed + 1000 * (uint64_t)_i;
 
-	for (int iter = 0; iter < 60; iter++) {
+	for (int iter = 0; iter < 40 && n_sets > 0; iter++) {
 		const enum values kind = (enum values)(iter % V_COUNT);
 		const int k = (int[]){ 1, 1, 3, 5, 2 }[tu_rand(&st) % 5], stride = 1 + tu_rand(&st) % 2;
 		const int dil = tu_rand(&st) % 6 == 0 ? 2 : 1, same = tu_rand(&st) % 4 != 0;
@@ -299,7 +301,7 @@ START_TEST(test_dwconv2d)
 	const int n_sets = kernel_sets(&sets);
 	uint64_t st = seed + 2000 * (uint64_t)_i;
 
-	for (int iter = 0; iter < 80; iter++) {
+	for (int iter = 0; iter < 60 && n_sets > 0; iter++) {
 		const enum values kind = (enum values)(iter % V_COUNT);
 		const int k = (int[]){ 3, 3, 5, 5, 1, 2, 7 }[tu_rand(&st) % 7], stride = 1 + tu_rand(&st) % 2;
 		const int dil = tu_rand(&st) % 6 == 0 ? 2 : 1, m = tu_rand(&st) % 8 == 0 ? 2 : 1;
@@ -385,7 +387,7 @@ START_TEST(test_maxpool2d)
 	const int n_sets = kernel_sets(&sets);
 	uint64_t st = seed + 3000 * (uint64_t)_i;
 
-	for (int iter = 0; iter < 80; iter++) {
+	for (int iter = 0; iter < 60 && n_sets > 0; iter++) {
 		const enum values kind = (enum values)(iter % V_COUNT);
 		const int f = 1 + tu_rand(&st) % 3, stride = 1 + tu_rand(&st) % 2;
 		const int ih = 1 + tu_rand(&st) % 17, iw = 1 + tu_rand(&st) % 17, c = 1 + tu_rand(&st) % 70;
@@ -444,7 +446,7 @@ START_TEST(test_eltwise)
 	const int n_sets = kernel_sets(&sets);
 	uint64_t st = seed + 4000 * (uint64_t)_i;
 
-	for (int iter = 0; iter < 200; iter++) {
+	for (int iter = 0; iter < 200 && n_sets > 0; iter++) {
 		const enum values kind = (enum values)(iter % V_COUNT);
 		const size_t n = 1 + tu_rand(&st) % (iter < 100 ? 40 : 3000);
 		float *x = rand_buf(&st, n, kind, tu_rand(&st) % 4), *y = rand_buf(&st, n, kind, tu_rand(&st) % 4);
@@ -482,7 +484,7 @@ START_TEST(test_resize_bilinear)
 	const int n_sets = kernel_sets(&sets);
 	uint64_t st = seed + 5000 * (uint64_t)_i;
 
-	for (int iter = 0; iter < 40; iter++) {
+	for (int iter = 0; iter < 40 && n_sets > 0; iter++) {
 		const int ih = 1 + tu_rand(&st) % 9, iw = 1 + tu_rand(&st) % 9, c = 1 + tu_rand(&st) % 40;
 		const int oh = 1 + tu_rand(&st) % 19, ow = 1 + tu_rand(&st) % 19, flags = tu_rand(&st) % 3;
 		const size_t n_out = (size_t)oh * ow * c;
@@ -557,8 +559,8 @@ int main(void)
 	const int n = kernel_sets(&sets);
 
 	seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
-	printf("kernel_sets: seed %llu (VIGIL_TEST_SEED=%llu reproduces), %d set(s):", (unsigned long long)seed,
-	       (unsigned long long)seed, n);
+	printf("kernel_sets: seed %llu (VIGIL_TEST_SEED=%llu reproduces), %d set(s) against the reference:",
+	       (unsigned long long)seed, (unsigned long long)seed, n);
 	for (int i = 0; i < n; i++)
 		printf(" %s", sets[i]->isa);
 	printf("\n");

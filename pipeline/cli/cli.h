@@ -13,6 +13,9 @@ enum {
 /* `vigil bench`: argv[0] is the subcommand name. Returns an exit status. */
 int vigil_cli_bench(int argc, char **argv);
 
+/* `vigil run`: camera (or image) → detector → JSON lines, stats on stderr. Returns an exit status. */
+int vigil_cli_run(int argc, char **argv);
+
 /* Parses a whole decimal integer in [min, max]; returns 0 or -1 (nothing written) on junk or range. */
 int vigil_cli_parse_int(const char *s, long min, long max, long *out);
 

@@ -26,6 +26,7 @@ static const char main_usage[] = "Usage: vigil [--help] [--version] COMMAND [ARG
 				 "  detect   detect faces in images (text summary, JSON records, annotated copies)\n"
 				 "  models   list the built-in models\n"
 				 "  bench    time the detector on a synthetic 1920x1080 NV12 frame\n"
+				 "  run      detect faces on a V4L2 camera's frames (JSON lines, stats on stderr)\n"
 				 "  help     show the help of a command\n"
 				 "\n"
 				 "Options:\n"
@@ -44,6 +45,9 @@ static const char detect_usage[] =
     "Options:\n"
     "  -m, --model NAME|PATH  built-in model name (see 'vigil models') or .tflite file [default: face-full]\n"
     "  -t, --threshold T      minimum score, 0..1 [default: the model's]\n"
+    "  -l, --labels SPEC      keep only these labels, each with an optional minimum score replacing\n"
+    "                         --threshold: 'person,car' or 'person=0.6,car=0.4' (names from the model:\n"
+    "                         'face', or the COCO names of coco-ssd) [default: every label]\n"
     "  -s, --sampling MODE    resampling to the model input: 'center' (MediaPipe's GPU path, pixel\n"
     "                         centres) or 'corner' (MediaPipe's CPU path, OpenCV) [default: center]\n"
     "  -j, --json             print one detection record (JSON) per image and line instead of a summary;\n"
@@ -138,10 +142,11 @@ static void report_failure(const char *path, const char *what)
 		fprintf(stderr, "vigil detect: %s: %s%s\n", path, what, msg[0] ? msg : "failed");
 }
 
-static void print_summary(const char *path, const struct vigil_image *img, const struct vigil_detections *dets)
+static void print_summary(const char *path, const struct vigil_image *img, const struct vigil_detections *dets,
+			  const char *noun)
 {
-	printf("%s: %dx%d, %zu face%s (preprocess %.2f ms, inference %.2f ms, postprocess %.2f ms)\n", path, img->width,
-	       img->height, dets->count, dets->count == 1 ? "" : "s", dets->timing.preprocess_ms,
+	printf("%s: %dx%d, %zu %s%s (preprocess %.2f ms, inference %.2f ms, postprocess %.2f ms)\n", path, img->width,
+	       img->height, dets->count, noun, dets->count == 1 ? "" : "s", dets->timing.preprocess_ms,
 	       dets->timing.inference_ms, dets->timing.postprocess_ms);
 	for (size_t i = 0; i < dets->count; i++) {
 		const struct vigil_detection *d = &dets->items[i];
@@ -187,7 +192,9 @@ static int detect_one(struct vigil_detector *det, const char *model_name, const 
 		puts(record);
 		vigil_free(record);
 	} else {
-		print_summary(path, &img, dets);
+		/* face models give keypoints; object detectors (coco-ssd) do not */
+		print_summary(path, &img, dets,
+			      vigil_model_get_info(vigil_detector_model(det))->num_keypoints ? "face" : "object");
 	}
 	fflush(stdout);
 
@@ -208,12 +215,17 @@ free_image:
 static int cmd_detect(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "model", required_argument, NULL, 'm' },   { "threshold", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },          { "draw", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },          { "sampling", required_argument, NULL, 's' },
-		{ "threads", required_argument, NULL, 'T' }, { NULL, 0, NULL, 0 },
+		{ "model", required_argument, NULL, 'm' },
+		{ "threshold", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "draw", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "sampling", required_argument, NULL, 's' },
+		{ "labels", required_argument, NULL, 'l' },
+		{ "threads", required_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 },
 	};
-	const char *model_arg = NULL, *draw = NULL;
+	const char *model_arg = NULL, *draw = NULL, *labels = NULL;
 	long threads = 1;
 	enum vigil_sampling sampling = VIGIL_SAMPLING_PIXEL_CENTER;
 	struct vigil_detector_config cfg;
@@ -223,8 +235,11 @@ static int cmd_detect(int argc, char **argv)
 	int json = 0, nimages, failed = 0, draw_into_dir, ret, opt;
 	float threshold = -1.0f;
 
-	while ((opt = getopt_long(argc, argv, "m:t:s:jd:T:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "m:t:s:jd:T:hl:", options, NULL)) != -1) {
 		switch (opt) {
+		case 'l':
+			labels = optarg;
+			break;
 		case 'm':
 			model_arg = optarg;
 			break;
@@ -320,6 +335,11 @@ static int cmd_detect(int argc, char **argv)
 		goto close_model;
 	}
 
+	if (labels && vigil_detector_set_label_filter(det, labels) < 0) {
+		fprintf(stderr, "vigil detect: --labels: %s\n", vigil_last_error());
+		ret = VIGIL_EXIT_USAGE;
+		goto destroy_detector;
+	}
 	for (int i = 0; i < nimages; i++) {
 		const char *out = draw_into_dir ? outputs[i] : draw;
 
@@ -330,6 +350,7 @@ static int cmd_detect(int argc, char **argv)
 		fprintf(stderr, "vigil detect: %d of %d images failed\n", failed, nimages);
 	ret = failed ? VIGIL_EXIT_FAIL : VIGIL_EXIT_OK;
 
+destroy_detector:
 	vigil_detector_destroy(det);
 close_model:
 	vigil_model_close(model);
@@ -387,6 +408,7 @@ static int cmd_models(int argc, char **argv)
 static char detect_name[] = "vigil detect";
 static char models_name[] = "vigil models";
 static char bench_name[] = "vigil bench";
+static char run_name[] = "vigil run";
 
 static const struct {
 	const char *name;
@@ -396,6 +418,7 @@ static const struct {
 	{ "detect", detect_name, cmd_detect },
 	{ "models", models_name, cmd_models },
 	{ "bench", bench_name, vigil_cli_bench },
+	{ "run", run_name, vigil_cli_run },
 };
 
 int main(int argc, char **argv)

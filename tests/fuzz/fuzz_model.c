@@ -34,10 +34,19 @@ static void check_tensor(const struct vigil_tensor *t)
 	/* Touch every byte of constant data so that ASan sees a buffer shorter than the shape says. */
 	if (t->data) {
 		const uint8_t *p = t->data;
+		const size_t elem = t->dtype == VIGIL_DT_U8 || t->dtype == VIGIL_DT_I8 ? 1 : 4;
 
-		for (size_t i = 0; i < t->count * 4; i += 4)
-			sink += p[i] + p[i + 3];
+		for (size_t i = 0; i < t->count * elem; i += elem)
+			sink += p[i] + p[i + elem - 1];
 	}
+	/* quantization parameters: n values each, finite positive scales */
+	require(t->quant.n >= 0);
+	for (int c = 0; c < t->quant.n; c++) {
+		require(t->quant.scales[c] > 0.0f);
+		sink += (uint32_t)t->quant.zero_points[c];
+	}
+	require(t->quant.n <= 1 ||
+		(t->quant.axis >= 0 && t->quant.axis < t->rank && t->dims[t->quant.axis] == t->quant.n));
 	(void)sink;
 }
 
@@ -55,6 +64,10 @@ static void check_graph(const struct vigil_graph *g)
 		for (int k = 0; k < op->n_inputs; k++)
 			require(op->inputs[k] >= -1 && op->inputs[k] < g->n_tensors);
 		require(strcmp(vigil_op_kind_name(op->kind), "UNKNOWN") != 0);
+		if (op->kind == VIGIL_OP_DETECTION_POSTPROCESS)
+			for (int k = 0; k < 3; k++)
+				require(op->extra_outputs[k] >= 0 && op->extra_outputs[k] < g->n_tensors &&
+					!g->tensors[op->extra_outputs[k]].data);
 	}
 	for (int k = 0; k < g->n_outputs; k++)
 		require(g->outputs[k] >= 0 && g->outputs[k] < g->n_tensors);

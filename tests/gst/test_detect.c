@@ -489,6 +489,28 @@ START_TEST(test_qos_skips_late_frames)
 }
 END_TEST
 
+/* The track table behind GstAnalyticsTrackingMtd's first-seen times (GStreamer >= 1.24 builds) is fixed-size:
+ * when full, the track seen longest ago is forgotten. */
+START_TEST(test_track_table_forgets_oldest)
+{
+	struct vigil_gst_tracks tracks = { 0 };
+
+	for (gint64 id = 0; id < VIGIL_GST_MAX_TRACKS; id++)
+		ck_assert_uint_eq(vigil_gst_tracks_see(&tracks, id, (GstClockTime)id * GST_SECOND), id * GST_SECOND);
+	ck_assert_uint_eq(tracks.count, VIGIL_GST_MAX_TRACKS);
+	/* track 0 seen again: remembered, now the most recent */
+	ck_assert_uint_eq(vigil_gst_tracks_see(&tracks, 0, 100 * GST_SECOND), 0);
+	/* a new track replaces track 1 (last seen at 1 s) */
+	ck_assert_uint_eq(vigil_gst_tracks_see(&tracks, 1000, 101 * GST_SECOND), 101 * GST_SECOND);
+	ck_assert_uint_eq(tracks.count, VIGIL_GST_MAX_TRACKS);
+	ck_assert_uint_eq(vigil_gst_tracks_see(&tracks, 2, 102 * GST_SECOND), 2 * GST_SECOND);
+	ck_assert_uint_eq(vigil_gst_tracks_see(&tracks, 1000, 103 * GST_SECOND), 101 * GST_SECOND);
+	ck_assert_uint_eq(vigil_gst_tracks_see(&tracks, 0, 104 * GST_SECOND), 0);
+	/* track 1 was forgotten: seen again, it starts over */
+	ck_assert_uint_eq(vigil_gst_tracks_see(&tracks, 1, 105 * GST_SECOND), 105 * GST_SECOND);
+}
+END_TEST
+
 /* ---- bad configuration ---- */
 
 static gchar *state_change_error(const char *description)
@@ -603,6 +625,7 @@ static Suite *detect_suite(void)
 	tcase_add_test(tc, test_inference_interval);
 	tcase_add_test(tc, test_messages_and_live_changes);
 	tcase_add_test(tc, test_qos_skips_late_frames);
+	tcase_add_test(tc, test_track_table_forgets_oldest);
 	tcase_add_test(tc, test_bad_configuration);
 	tcase_add_test(tc, test_state_cycles);
 	suite_add_tcase(s, tc);

@@ -287,6 +287,24 @@ VIGIL_API int vigil_detector_detect(struct vigil_detector *detector, const struc
 VIGIL_API const struct vigil_model *vigil_detector_model(const struct vigil_detector *detector);
 
 /* ------------------------------------------------------------------------------------------------ */
+/** @name Label filtering */
+
+/**
+ * Keeps only some labels, each with its own minimum score. @p spec is a comma-separated list of label names
+ * as the model reports them ("person,car"), each optionally followed by "=SCORE" (0..1) that replaces the
+ * detector's threshold for that label ("person=0.6,car=0.4,bicycle"); a label without a score uses the
+ * detector's threshold. NULL or "" removes the filter (every label at the detector's threshold).
+ * Labels come from the model (vigil_model_label(): "face" for the face models, the 90 COCO names for
+ * coco-ssd). For coco-ssd the filter applies to the model's own output (its NMS keeps at most 10 boxes),
+ * so a per-label score below the model's internal threshold cannot bring back what it dropped; for the face
+ * models candidates below the detector's threshold are dropped before NMS, so there a per-label score can only
+ * raise it.
+ * Fails with -EINVAL (message names the offending entry) for an unknown label, a score outside 0..1 or an
+ * empty entry; the previous filter then stays. No allocation; takes effect on the next frame.
+ */
+VIGIL_API int vigil_detector_set_label_filter(struct vigil_detector *detector, const char *spec);
+
+/* ------------------------------------------------------------------------------------------------ */
 /** @name Detection record (JSON) */
 
 /**

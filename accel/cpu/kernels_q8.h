@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Quantized CPU kernels (uint8 asymmetric, int8 symmetric-weight), following TFLite's reference kernels bit for bit:
+ * the same fixed-point requantization (QuantizeMultiplier, SaturatingRoundingDoublingHighMul,
+ * RoundingDivideByPOT), the same float formulas where TFLite uses floats (CONCATENATION rescaling, LOGISTIC table,
+ * QUANTIZE, DEQUANTIZE). vigil_u8_* / vigil_i8_* __c variants are the specification; SIMD variants must match them
+ * exactly. Tensors are NHWC, batch 1, densely packed. No kernel allocates. */
+#ifndef VIGIL_KERNELS_Q8_H
+#define VIGIL_KERNELS_Q8_H
+
+#include <stddef.h>
+#include <math.h>
+#include <stdint.h>
+
+/* ---- TFLite's fixed-point arithmetic --------------------------------------------------------------------- */
+
+/* real = q * 2^shift with q in [0.5, 1) as a Q31 value; shift > 0 scales up. 0 gives (0, 0). */
+void vigil_q_quantize_multiplier(double real, int32_t *multiplier, int *shift);
+
+/* (a * b * 2) >> 32 rounded half away from zero, saturating the one overflow case (INT32_MIN * INT32_MIN). */
+static inline int32_t vigil_q_srdhm(int32_t a, int32_t b)
+{
+	const int overflow = a == b && a == INT32_MIN;
+	const int64_t ab = (int64_t)a * (int64_t)b;
+	const int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+	const int32_t high = (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+
+	return overflow ? INT32_MAX : high;
+}
+
+/* x / 2^exponent rounded half away from zero (0 <= exponent <= 31). */
+static inline int32_t vigil_q_rdbypot(int32_t x, int exponent)
+{
+	const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+	const int32_t remainder = x & mask;
+	const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+
+	return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* TFLite's MultiplyByQuantizedMultiplier (double rounding). */
+static inline int32_t vigil_q_mul(int32_t x, int32_t multiplier, int shift)
+{
+	const int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+
+	return vigil_q_rdbypot(vigil_q_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
+}
+
+/* Clamp range of a fused activation on a quantized output (CalculateActivationRangeQuantized). act: 0 none,
+ * 1 RELU, 2 RELU_N1_TO_1, 3 RELU6; is_signed picks int8 (-128..127) over uint8 (0..255). */
+void vigil_q_act_range(int act, float scale, int32_t zero_point, int is_signed, int32_t *lo, int32_t *hi);
+
+/* ---- kernels ------------------------------------------------------------------------------------------------ */
+
+/* Convolution with weights in TFLite's OHWI layout; per-output-channel multiplier/shift (the same value repeated
+ * for per-tensor quantization). acc = sum (w + weights_offset) * (x + input_offset) + bias; out = clamp(
+ * mul(acc) + output_offset), or the fp32 requantization when fp32_scale is set. */
+struct vigil_q8_conv_args {
+	const void *input;
+	int in_h, in_w, in_c;
+	const void *weights;
+	const int32_t *bias; /* out_c values or NULL */
+	void *output;
+	int out_h, out_w, out_c;
+	int kh, kw, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left;
+	int depth_multiplier; /* depthwise only: weights [1][kh][kw][out_c] */
+	int32_t input_offset, weights_offset, output_offset;
+	const int32_t *multiplier;
+	const int *shift;
+	int32_t act_min, act_max;
+	/* Requantization: NULL for TFLite's reference fixed-point (multiplier/shift above); else a float scale per
+	 * output channel, (in_scale * w_scale) / out_scale in float, and out = lrintf(clamp(acc * scale)) + output_offset:
+	 * what TFLite's default CPU path (its XNNPACK delegate) computes for uint8/int8 convolutions. */
+	const float *fp32_scale;
+};
+
+/* XNNPACK-style fp32 requantization of one accumulator (see vigil_q8_conv_args.fp32_scale). */
+static inline int32_t vigil_q_requant_fp32(int32_t acc, float scale, int32_t zero_point, int32_t lo, int32_t hi)
+{
+	float f = (float)acc * scale;
+	const float flo = (float)(lo - zero_point), fhi = (float)(hi - zero_point);
+
+	f = f < flo ? flo : f > fhi ? fhi : f;
+	return (int32_t)lrintf(f) + zero_point;
+}
+void vigil_u8_conv2d__c(const struct vigil_q8_conv_args *a);
+void vigil_i8_conv2d__c(const struct vigil_q8_conv_args *a);
+void vigil_u8_dwconv2d__c(const struct vigil_q8_conv_args *a);
+void vigil_i8_dwconv2d__c(const struct vigil_q8_conv_args *a);
+/* uint8 depthwise with depth_multiplier 1, vectorisable over channels; identical output. acc: out_c int32 scratch */
+void vigil_u8_dwconv2d_m1__c(const struct vigil_q8_conv_args *a, int32_t *acc);
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define VIGIL_Q8_HAVE_AVX2 1
+#else
+#define VIGIL_Q8_HAVE_AVX2 0
+#endif
+
+/* AVX2 pointwise uint8 convolution (1x1 kernel, stride 1, no padding), bit-identical to vigil_u8_conv2d__c.
+ * Weights are packed once (size in bytes, 32-byte aligned storage) with their per-channel sums. */
+size_t vigil_u8_conv1x1_pack_size(int k, int n);
+void vigil_u8_conv1x1_pack(const uint8_t *w, int k, int n, int16_t *packed, int32_t *wsum);
+void vigil_u8_conv1x1__avx2(const struct vigil_q8_conv_args *a, const int16_t *packed, const int32_t *wsum);
+/* Any uint8 convolution through im2col (col: out_h * out_w * kh * kw * in_c bytes) and the kernel above, with the
+ * weights packed for K = kh * kw * in_c. Bit-identical to vigil_u8_conv2d__c. */
+void vigil_u8_conv_im2col__avx2(const struct vigil_q8_conv_args *a, uint8_t *col, const int16_t *packed,
+				const int32_t *wsum);
+
+/* Pooling: padded positions are skipped; average = (sum +- count/2) / count (TFLite's rounding). */
+struct vigil_q8_pool_args {
+	const void *input;
+	int in_h, in_w, c;
+	void *output;
+	int out_h, out_w;
+	int fh, fw, stride_h, stride_w, pad_top, pad_left;
+	int32_t act_min, act_max;
+};
+void vigil_u8_maxpool2d__c(const struct vigil_q8_pool_args *a);
+void vigil_i8_maxpool2d__c(const struct vigil_q8_pool_args *a);
+void vigil_u8_avgpool2d__c(const struct vigil_q8_pool_args *a);
+void vigil_i8_avgpool2d__c(const struct vigil_q8_pool_args *a);
+
+/* ADD of same-shape tensors (TFLite's reference quantized add: left shift 20, three multipliers). */
+struct vigil_q8_add_params {
+	int32_t in1_offset, in2_offset, out_offset;
+	int left_shift;
+	int32_t in1_mult, in2_mult, out_mult;
+	int in1_shift, in2_shift, out_shift;
+	int32_t act_min, act_max;
+};
+/* Derives the parameters as TFLite's Prepare does. */
+void vigil_q8_add_prepare(float s1, int32_t z1, float s2, int32_t z2, float so, int32_t zo, int32_t act_min,
+			  int32_t act_max, struct vigil_q8_add_params *p);
+void vigil_u8_add__c(const uint8_t *a, const uint8_t *b, uint8_t *out, size_t n, const struct vigil_q8_add_params *p);
+void vigil_i8_add__c(const int8_t *a, const int8_t *b, int8_t *out, size_t n, const struct vigil_q8_add_params *p);
+
+/* CONCATENATION with rescaling: inputs whose scale and zero point equal the output's are copied, others mapped with
+ * round(q * (s_in / s_out) - z_in * (s_in / s_out)) + z_out in float, as TFLite does. */
+struct vigil_q8_concat_input {
+	const void *data;
+	size_t block; /* axis length x inner size */
+	float scale;
+	int32_t zero_point;
+};
+void vigil_u8_concat__c(const struct vigil_q8_concat_input *in, int n, size_t outer, float out_scale,
+			int32_t out_zero_point, uint8_t *out);
+void vigil_i8_concat__c(const struct vigil_q8_concat_input *in, int n, size_t outer, float out_scale,
+			int32_t out_zero_point, int8_t *out);
+
+/* 256-entry lookup table of a uint8/int8 element-wise function (TFLite's LOGISTIC on 8-bit tensors), indexed by the
+ * raw byte. */
+void vigil_q8_logistic_table(float in_scale, int32_t in_zero_point, float out_scale, int32_t out_zero_point,
+			     int is_signed, uint8_t table[256]);
+void vigil_q8_lookup__c(const uint8_t *in, uint8_t *out, size_t n, const uint8_t table[256]);
+
+/* QUANTIZE: clamp(round(x / scale) + zero_point); requantization 8-bit -> 8-bit with a fixed-point multiplier. */
+void vigil_u8_quantize__c(const float *in, uint8_t *out, size_t n, float scale, int32_t zero_point);
+void vigil_i8_quantize__c(const float *in, int8_t *out, size_t n, float scale, int32_t zero_point);
+struct vigil_q8_requant_params {
+	int32_t in_zero_point, out_zero_point, multiplier;
+	int shift;
+	int in_signed, out_signed;
+};
+void vigil_q8_requantize__c(const void *in, void *out, size_t n, const struct vigil_q8_requant_params *p);
+
+/* DEQUANTIZE: (float)(scale * (q - zero_point)) computed in double as TFLite does. */
+void vigil_u8_dequantize__c(const uint8_t *in, float *out, size_t n, float scale, int32_t zero_point);
+void vigil_i8_dequantize__c(const int8_t *in, float *out, size_t n, float scale, int32_t zero_point);
+
+#endif

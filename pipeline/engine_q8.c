@@ -1,0 +1,599 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Quantized executor (see engine_q8.h). Parameters are derived exactly as TFLite's Prepare functions derive them. */
+#include "engine_q8.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detpp_run.h"
+#include "error.h"
+#include "kernels_q8.h"
+#include "vigil/vigil.h"
+
+#define ALIGN 64
+#define NO_SLOT SIZE_MAX
+
+struct q8_step {
+	const struct vigil_op *op;
+	int is_signed;
+	union {
+		struct vigil_q8_conv_args conv;
+		struct vigil_q8_pool_args pool;
+		struct vigil_q8_add_params add;
+		struct {
+			size_t outer;
+			struct vigil_q8_concat_input in[VIGIL_MAX_OP_INPUTS];
+		} concat;
+		uint8_t table[256];
+		struct vigil_q8_requant_params requant;
+		struct {
+			struct vigil_detpp_io io;
+			size_t scratch_offset;
+		} detpp;
+	} a;
+	int32_t *mult; /* per output channel (owned) */
+	int *shift;
+	float *fscale;
+	float *anchors;
+	int16_t *packed; /* AVX2 pointwise convolution: packed weights and their sums (owned), or NULL */
+	int32_t *wsum;
+	int im2col;
+	/* packed is for kh*kw*in_c columns gathered per output pixel (other convolutions) */ /* dequantized anchors (owned) */
+};
+
+struct vigil_q8_program {
+	const struct vigil_graph *graph;
+	struct q8_step *steps;
+	size_t *offset; /* bytes; NO_SLOT for constants */
+	int *alias;
+	size_t arena_bytes;
+	enum vigil_q8_requant requant;
+	int fast;          /* optimised kernels (identical results), unless VIGIL_Q8_REFERENCE=1 */
+	int avx2;          /* fast and the CPU has AVX2 */
+	size_t acc_offset; /* arena bytes for one int32 per channel (depthwise accumulators) */
+	size_t col_offset; /* arena bytes for the im2col columns of one convolution */
+};
+
+static const struct vigil_tensor *tensor(const struct vigil_q8_program *p, int i)
+{
+	return &p->graph->tensors[i];
+}
+
+static size_t elem_size(enum vigil_dtype dt)
+{
+	return dt == VIGIL_DT_U8 || dt == VIGIL_DT_I8 ? 1 : dt == VIGIL_DT_I64 ? 8 : dt == VIGIL_DT_F16 ? 2 : 4;
+}
+
+static int pad_before(enum vigil_padding padding, int in, int out, int k, int stride, int dil)
+{
+	const int total = (out - 1) * stride + (k - 1) * dil + 1 - in;
+
+	return padding == VIGIL_PAD_VALID || total <= 0 ? 0 : total / 2;
+}
+
+static int unsupported(const struct vigil_op *op, const char *why)
+{
+	return vigil_error(VIGIL_EUNSUPPORTED, "operator %d (%s): %s", op->source_index, vigil_op_kind_name(op->kind),
+			   why);
+}
+
+static int prepare_conv(struct vigil_q8_program *p, struct q8_step *s)
+{
+	const struct vigil_op *op = s->op;
+	const struct vigil_tensor *in = tensor(p, op->inputs[0]), *w = tensor(p, op->inputs[1]);
+	const struct vigil_tensor *out = tensor(p, op->output);
+	const int dw = op->kind == VIGIL_OP_DWCONV2D, oc = out->dims[3];
+	struct vigil_q8_conv_args *a = &s->a.conv;
+
+	if (in->dtype == VIGIL_DT_F32)
+		return unsupported(op, "float convolution in a quantized graph");
+	s->mult = malloc((size_t)oc * sizeof(*s->mult));
+	s->shift = malloc((size_t)oc * sizeof(*s->shift));
+	s->fscale = malloc((size_t)oc * sizeof(float));
+	if (!s->mult || !s->shift || !s->fscale)
+		return -ENOMEM;
+	memset(a, 0, sizeof(*a));
+	for (int c = 0; c < oc; c++) {
+		const float ws = w->quant.n > 1 ? w->quant.scales[c] : w->quant.scale;
+		const double real = (double)in->quant.scale * (double)ws / (double)out->quant.scale;
+
+		vigil_q_quantize_multiplier(real, &s->mult[c], &s->shift[c]);
+		s->fscale[c] = in->quant.scale * ws / out->quant.scale;
+	}
+	a->fp32_scale = p->requant == VIGIL_Q8_REQUANT_FP32 ? s->fscale : NULL;
+	a->in_h = in->dims[1];
+	a->in_w = in->dims[2];
+	a->in_c = in->dims[3];
+	a->weights = w->data;
+	a->bias = op->n_inputs > 2 && op->inputs[2] >= 0 ? tensor(p, op->inputs[2])->data : NULL;
+	a->out_h = out->dims[1];
+	a->out_w = out->dims[2];
+	a->out_c = oc;
+	a->kh = w->dims[1];
+	a->kw = w->dims[2];
+	a->stride_h = op->p.conv.stride_h;
+	a->stride_w = op->p.conv.stride_w;
+	a->dil_h = op->p.conv.dilation_h;
+	a->dil_w = op->p.conv.dilation_w;
+	a->pad_top = pad_before(op->p.conv.padding, a->in_h, a->out_h, a->kh, a->stride_h, a->dil_h);
+	a->pad_left = pad_before(op->p.conv.padding, a->in_w, a->out_w, a->kw, a->stride_w, a->dil_w);
+	a->depth_multiplier = dw ? op->p.conv.depth_multiplier : 1;
+	a->input_offset = -in->quant.zero_point;
+	a->weights_offset = w->quant.n > 1 ? 0 : -w->quant.zero_point;
+	a->output_offset = out->quant.zero_point;
+	a->multiplier = s->mult;
+	a->shift = s->shift;
+	vigil_q_act_range(op->p.conv.act, out->quant.scale, out->quant.zero_point, s->is_signed, &a->act_min,
+			  &a->act_max);
+#if VIGIL_Q8_HAVE_AVX2
+	if (p->avx2 && !dw && !s->is_signed) {
+		/* weights are [oc][kh][kw][in_c]: one row of K = kh*kw*in_c per output channel, as the columns */
+		const int k = a->kh * a->kw * a->in_c;
+
+		s->im2col = !(a->kh == 1 && a->kw == 1 && a->stride_h == 1 && a->stride_w == 1 && a->out_h == a->in_h &&
+			      a->out_w == a->in_w);
+		s->packed = aligned_alloc(32, (vigil_u8_conv1x1_pack_size(k, oc) + 31) / 32 * 32);
+		s->wsum = malloc((size_t)oc * sizeof(*s->wsum));
+		if (!s->packed || !s->wsum)
+			return -ENOMEM;
+		vigil_u8_conv1x1_pack(w->data, k, oc, s->packed, s->wsum);
+	}
+#endif
+	return 0;
+}
+
+static void prepare_pool(struct vigil_q8_program *p, struct q8_step *s)
+{
+	const struct vigil_op *op = s->op;
+	const struct vigil_tensor *in = tensor(p, op->inputs[0]), *out = tensor(p, op->output);
+	struct vigil_q8_pool_args *a = &s->a.pool;
+
+	memset(a, 0, sizeof(*a));
+	a->in_h = in->dims[1];
+	a->in_w = in->dims[2];
+	a->c = in->dims[3];
+	a->out_h = out->dims[1];
+	a->out_w = out->dims[2];
+	a->fh = op->p.pool.filter_h;
+	a->fw = op->p.pool.filter_w;
+	a->stride_h = op->p.pool.stride_h;
+	a->stride_w = op->p.pool.stride_w;
+	a->pad_top = pad_before(op->p.pool.padding, a->in_h, a->out_h, a->fh, a->stride_h, 1);
+	a->pad_left = pad_before(op->p.pool.padding, a->in_w, a->out_w, a->fw, a->stride_w, 1);
+	vigil_q_act_range(op->p.pool.act, out->quant.scale, out->quant.zero_point, s->is_signed, &a->act_min,
+			  &a->act_max);
+}
+
+static int prepare_detpp(struct vigil_q8_program *p, struct q8_step *s, size_t *scratch_bytes)
+{
+	const struct vigil_op *op = s->op;
+	const struct vigil_tensor *boxes = tensor(p, op->inputs[0]), *scores = tensor(p, op->inputs[1]);
+	const struct vigil_tensor *anchors = tensor(p, op->inputs[2]);
+	struct vigil_detpp_io *io = &s->a.detpp.io;
+
+	memset(io, 0, sizeof(*io));
+	io->num_anchors = boxes->dims[1];
+	io->box_len = boxes->dims[2];
+	io->num_classes_with_bg = scores->dims[2];
+	if (boxes->dtype == VIGIL_DT_U8) {
+		io->box_scale = boxes->quant.scale;
+		io->box_zero_point = (float)boxes->quant.zero_point;
+	}
+	if (scores->dtype == VIGIL_DT_U8) {
+		io->score_scale = scores->quant.scale;
+		io->score_zero_point = (float)scores->quant.zero_point;
+	}
+	s->anchors = malloc(anchors->count * sizeof(float));
+	if (!s->anchors)
+		return -ENOMEM;
+	for (size_t i = 0; i < anchors->count; i++)
+		s->anchors[i] = anchors->dtype == VIGIL_DT_U8
+				    ? ((float)((const uint8_t *)anchors->data)[i] - (float)anchors->quant.zero_point) *
+					  anchors->quant.scale
+				    : ((const float *)anchors->data)[i];
+	io->anchors = s->anchors;
+	*scratch_bytes = vigil_detpp_scratch_bytes(&op->p.detpp, io->num_anchors, io->num_classes_with_bg);
+	return 0;
+}
+
+static int prepare_step(struct vigil_q8_program *p, struct q8_step *s, size_t *scratch)
+{
+	const struct vigil_op *op = s->op;
+	const struct vigil_tensor *in = tensor(p, op->inputs[0]), *out = tensor(p, op->output);
+
+	s->is_signed = out->dtype == VIGIL_DT_I8 || (out->dtype == VIGIL_DT_F32 && in->dtype == VIGIL_DT_I8);
+	switch (op->kind) {
+	case VIGIL_OP_CONV2D:
+	case VIGIL_OP_DWCONV2D:
+		return prepare_conv(p, s);
+	case VIGIL_OP_MAXPOOL2D:
+	case VIGIL_OP_AVGPOOL2D:
+		if (in->dtype == VIGIL_DT_F32)
+			return unsupported(op, "float pooling in a quantized graph");
+		prepare_pool(p, s);
+		return 0;
+	case VIGIL_OP_ADD: {
+		const struct vigil_tensor *b = tensor(p, op->inputs[1]);
+		int32_t lo, hi;
+
+		if (in->dtype == VIGIL_DT_F32)
+			return unsupported(op, "float ADD in a quantized graph");
+		vigil_q_act_range(op->p.add.act, out->quant.scale, out->quant.zero_point, s->is_signed, &lo, &hi);
+		vigil_q8_add_prepare(in->quant.scale, in->quant.zero_point, b->quant.scale, b->quant.zero_point,
+				     out->quant.scale, out->quant.zero_point, lo, hi, &s->a.add);
+		return 0;
+	}
+	case VIGIL_OP_CONCAT: {
+		const int axis = op->p.concat.axis;
+		size_t inner = 1;
+
+		if (in->dtype == VIGIL_DT_F32)
+			return unsupported(op, "float CONCATENATION in a quantized graph");
+		if (op->p.concat.act != VIGIL_ACT_NONE)
+			return unsupported(op, "fused activation on a quantized CONCATENATION");
+		s->a.concat.outer = 1;
+		for (int d = 0; d < axis; d++)
+			s->a.concat.outer *= (size_t)out->dims[d];
+		for (int d = axis + 1; d < out->rank; d++)
+			inner *= (size_t)out->dims[d];
+		for (int k = 0; k < op->n_inputs; k++) {
+			const struct vigil_tensor *t = tensor(p, op->inputs[k]);
+
+			s->a.concat.in[k].block = (size_t)t->dims[axis] * inner;
+			s->a.concat.in[k].scale = t->quant.scale;
+			s->a.concat.in[k].zero_point = t->quant.zero_point;
+		}
+		return 0;
+	}
+	case VIGIL_OP_RESHAPE:
+		return 0;
+	case VIGIL_OP_LOGISTIC:
+		vigil_q8_logistic_table(in->quant.scale, in->quant.zero_point, out->quant.scale, out->quant.zero_point,
+					s->is_signed, s->a.table);
+		return 0;
+	case VIGIL_OP_QUANTIZE:
+		if (in->dtype != VIGIL_DT_F32) {
+			struct vigil_q8_requant_params *r = &s->a.requant;
+
+			r->in_zero_point = in->quant.zero_point;
+			r->out_zero_point = out->quant.zero_point;
+			r->in_signed = in->dtype == VIGIL_DT_I8;
+			r->out_signed = out->dtype == VIGIL_DT_I8;
+			vigil_q_quantize_multiplier((double)in->quant.scale / (double)out->quant.scale, &r->multiplier,
+						    &r->shift);
+		}
+		return 0;
+	case VIGIL_OP_DEQUANTIZE:
+		return 0;
+	case VIGIL_OP_DETECTION_POSTPROCESS:
+		return prepare_detpp(p, s, scratch);
+	default:
+		return unsupported(op, "no quantized kernel");
+	}
+}
+
+static int root_of(const struct vigil_q8_program *p, int t)
+{
+	while (p->alias[t] != t)
+		t = p->alias[t];
+	return t;
+}
+
+static size_t bytes_of(const struct vigil_tensor *t)
+{
+	return (t->count * elem_size(t->dtype) + ALIGN - 1) / ALIGN * ALIGN;
+}
+
+static int op_output(const struct vigil_op *op, int k)
+{
+	return k == 0 ? op->output : op->extra_outputs[k - 1];
+}
+
+static int op_n_outputs(const struct vigil_op *op)
+{
+	return op->kind == VIGIL_OP_DETECTION_POSTPROCESS ? 4 : 1;
+}
+
+/* Liveness-planned arena: tensors alive at the same time never overlap (greedy, largest first). The scratch of each
+ * post-process step goes after the tensors. */
+static int plan_arena(struct vigil_q8_program *p, const size_t *scratch)
+{
+	const struct vigil_graph *g = p->graph;
+	const int nt = g->n_tensors;
+	int *first = malloc(nt * sizeof(int)), *last = malloc(nt * sizeof(int)), *order = malloc(nt * sizeof(int));
+	int n_roots = 0;
+
+	if (!first || !last || !order) {
+		free(first);
+		free(last);
+		free(order);
+		return -ENOMEM;
+	}
+	for (int t = 0; t < nt; t++) {
+		first[t] = INT32_MAX;
+		last[t] = -1;
+		p->offset[t] = NO_SLOT;
+	}
+	for (int i = 0; i < g->n_inputs; i++)
+		first[root_of(p, g->inputs[i])] = -1;
+	for (int i = 0; i < g->n_ops; i++) {
+		const struct vigil_op *op = &g->ops[i];
+
+		for (int k = 0; k < op_n_outputs(op); k++) {
+			const int r = root_of(p, op_output(op, k));
+
+			if (first[r] > i)
+				first[r] = i;
+			if (last[r] < i)
+				last[r] = i;
+		}
+		for (int k = 0; k < op->n_inputs; k++) {
+			if (op->inputs[k] < 0 || g->tensors[op->inputs[k]].data)
+				continue;
+			if (last[root_of(p, op->inputs[k])] < i)
+				last[root_of(p, op->inputs[k])] = i;
+		}
+	}
+	for (int i = 0; i < g->n_outputs; i++)
+		last[root_of(p, g->outputs[i])] = g->n_ops;
+	for (int t = 0; t < nt; t++)
+		if (root_of(p, t) == t && !g->tensors[t].data && last[t] >= 0)
+			order[n_roots++] = t;
+	for (int i = 1; i < n_roots; i++) {
+		const int t = order[i];
+		int j = i;
+
+		while (j > 0 && bytes_of(&g->tensors[order[j - 1]]) < bytes_of(&g->tensors[t])) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = t;
+	}
+	p->arena_bytes = 0;
+	for (int i = 0; i < n_roots; i++) {
+		const int t = order[i];
+		const size_t size = bytes_of(&g->tensors[t]);
+		size_t at = 0;
+		int moved;
+
+		do {
+			moved = 0;
+			for (int j = 0; j < i; j++) {
+				const int u = order[j];
+
+				if (first[u] > last[t] || first[t] > last[u])
+					continue;
+				if (at < p->offset[u] + bytes_of(&g->tensors[u]) && p->offset[u] < at + size) {
+					at = p->offset[u] + bytes_of(&g->tensors[u]);
+					moved = 1;
+				}
+			}
+		} while (moved);
+		p->offset[t] = at;
+		if (at + size > p->arena_bytes)
+			p->arena_bytes = at + size;
+	}
+	for (int t = 0; t < nt; t++)
+		if (!g->tensors[t].data)
+			p->offset[t] = p->offset[root_of(p, t)];
+	p->acc_offset = p->arena_bytes;
+	for (int i = 0; i < g->n_ops; i++)
+		if (g->ops[i].kind == VIGIL_OP_DWCONV2D &&
+		    p->acc_offset + (size_t)g->tensors[g->ops[i].output].dims[3] * 4 > p->arena_bytes)
+			p->arena_bytes = p->acc_offset +
+					 ((size_t)g->tensors[g->ops[i].output].dims[3] * 4 + ALIGN - 1) / ALIGN * ALIGN;
+	p->col_offset = p->arena_bytes;
+	for (int i = 0; i < g->n_ops; i++)
+		if (p->steps[i].im2col) {
+			const struct vigil_q8_conv_args *a = &p->steps[i].a.conv;
+			const size_t bytes = (size_t)a->out_h * a->out_w * a->kh * a->kw * a->in_c;
+
+			if (p->col_offset + bytes > p->arena_bytes)
+				p->arena_bytes = p->col_offset + (bytes + ALIGN - 1) / ALIGN * ALIGN;
+		}
+	for (int i = 0; i < g->n_ops; i++)
+		if (scratch[i]) {
+			p->steps[i].a.detpp.scratch_offset = p->arena_bytes;
+			p->arena_bytes += (scratch[i] + ALIGN - 1) / ALIGN * ALIGN;
+		}
+	free(first);
+	free(last);
+	free(order);
+	return 0;
+}
+
+void vigil_q8_program_destroy(struct vigil_q8_program *p)
+{
+	if (!p)
+		return;
+	for (int i = 0; p->steps && i < p->graph->n_ops; i++) {
+		free(p->steps[i].mult);
+		free(p->steps[i].shift);
+		free(p->steps[i].fscale);
+		free(p->steps[i].packed);
+		free(p->steps[i].wsum);
+		free(p->steps[i].anchors);
+	}
+	free(p->steps);
+	free(p->offset);
+	free(p->alias);
+	free(p);
+}
+
+int vigil_q8_program_create(const struct vigil_graph *g, enum vigil_q8_requant requant, struct vigil_q8_program **out)
+{
+	struct vigil_q8_program *p = calloc(1, sizeof(*p));
+	size_t *scratch = calloc(g->n_ops ? g->n_ops : 1, sizeof(size_t));
+	int ret = -ENOMEM;
+
+	*out = NULL;
+	if (!p || !scratch)
+		goto fail;
+	p->graph = g;
+	p->requant = requant;
+	p->fast = !(getenv("VIGIL_Q8_REFERENCE") && *getenv("VIGIL_Q8_REFERENCE") == '1');
+#if VIGIL_Q8_HAVE_AVX2
+	p->avx2 = p->fast && __builtin_cpu_supports("avx2");
+#endif
+	p->steps = calloc(g->n_ops ? g->n_ops : 1, sizeof(*p->steps));
+	p->offset = calloc(g->n_tensors ? g->n_tensors : 1, sizeof(*p->offset));
+	p->alias = calloc(g->n_tensors ? g->n_tensors : 1, sizeof(*p->alias));
+	if (!p->steps || !p->offset || !p->alias)
+		goto fail;
+	for (int t = 0; t < g->n_tensors; t++)
+		p->alias[t] = t;
+	for (int i = 0; i < g->n_ops; i++)
+		if (g->ops[i].kind == VIGIL_OP_RESHAPE && !g->tensors[g->ops[i].inputs[0]].data)
+			p->alias[g->ops[i].output] = g->ops[i].inputs[0];
+	for (int i = 0; i < g->n_ops; i++) {
+		p->steps[i].op = &g->ops[i];
+		ret = prepare_step(p, &p->steps[i], &scratch[i]);
+		if (ret < 0)
+			goto fail;
+	}
+	ret = plan_arena(p, scratch);
+	if (ret < 0)
+		goto fail;
+	free(scratch);
+	*out = p;
+	return 0;
+fail:
+	free(scratch);
+	vigil_q8_program_destroy(p);
+	return ret == -ENOMEM ? vigil_error(-ENOMEM, "out of memory preparing the quantized program") : ret;
+}
+
+size_t vigil_q8_program_arena_bytes(const struct vigil_q8_program *p)
+{
+	return p->arena_bytes;
+}
+
+void *vigil_q8_program_tensor(const struct vigil_q8_program *p, void *arena, int index)
+{
+	const struct vigil_tensor *t = tensor(p, index);
+
+	return t->data ? (void *)t->data : (uint8_t *)arena + p->offset[index];
+}
+
+int vigil_q8_program_run(const struct vigil_q8_program *p, void *arena)
+{
+	for (int i = 0; i < p->graph->n_ops; i++) {
+		const struct q8_step *s = &p->steps[i];
+		const struct vigil_op *op = s->op;
+		void *out = vigil_q8_program_tensor(p, arena, op->output);
+		const void *in = vigil_q8_program_tensor(p, arena, op->inputs[0]);
+		const size_t n = tensor(p, op->output)->count;
+
+		switch (op->kind) {
+		case VIGIL_OP_CONV2D:
+		case VIGIL_OP_DWCONV2D: {
+			struct vigil_q8_conv_args a = s->a.conv;
+
+			a.input = in;
+			a.output = out;
+#if VIGIL_Q8_HAVE_AVX2
+			if (s->packed && s->im2col) {
+				vigil_u8_conv_im2col__avx2(&a, (uint8_t *)arena + p->col_offset, s->packed, s->wsum);
+				break;
+			}
+			if (s->packed) {
+				vigil_u8_conv1x1__avx2(&a, s->packed, s->wsum);
+				break;
+			}
+#endif
+			if (op->kind == VIGIL_OP_DWCONV2D && p->fast && !s->is_signed && a.depth_multiplier == 1) {
+				vigil_u8_dwconv2d_m1__c(&a, (int32_t *)((uint8_t *)arena + p->acc_offset));
+				break;
+			}
+			if (op->kind == VIGIL_OP_CONV2D)
+				(s->is_signed ? vigil_i8_conv2d__c : vigil_u8_conv2d__c)(&a);
+			else
+				(s->is_signed ? vigil_i8_dwconv2d__c : vigil_u8_dwconv2d__c)(&a);
+			break;
+		}
+		case VIGIL_OP_MAXPOOL2D:
+		case VIGIL_OP_AVGPOOL2D: {
+			struct vigil_q8_pool_args a = s->a.pool;
+
+			a.input = in;
+			a.output = out;
+			if (op->kind == VIGIL_OP_MAXPOOL2D)
+				(s->is_signed ? vigil_i8_maxpool2d__c : vigil_u8_maxpool2d__c)(&a);
+			else
+				(s->is_signed ? vigil_i8_avgpool2d__c : vigil_u8_avgpool2d__c)(&a);
+			break;
+		}
+		case VIGIL_OP_ADD: {
+			const void *b = vigil_q8_program_tensor(p, arena, op->inputs[1]);
+
+			if (s->is_signed)
+				vigil_i8_add__c(in, b, out, n, &s->a.add);
+			else
+				vigil_u8_add__c(in, b, out, n, &s->a.add);
+			break;
+		}
+		case VIGIL_OP_CONCAT: {
+			struct vigil_q8_concat_input ins[VIGIL_MAX_OP_INPUTS];
+			const struct vigil_tensor *o = tensor(p, op->output);
+
+			memcpy(ins, s->a.concat.in, sizeof(ins));
+			for (int k = 0; k < op->n_inputs; k++)
+				ins[k].data = vigil_q8_program_tensor(p, arena, op->inputs[k]);
+			if (s->is_signed)
+				vigil_i8_concat__c(ins, op->n_inputs, s->a.concat.outer, o->quant.scale,
+						   o->quant.zero_point, out);
+			else
+				vigil_u8_concat__c(ins, op->n_inputs, s->a.concat.outer, o->quant.scale,
+						   o->quant.zero_point, out);
+			break;
+		}
+		case VIGIL_OP_RESHAPE:
+			if (out != in)
+				memcpy(out, in, n * elem_size(tensor(p, op->output)->dtype));
+			break;
+		case VIGIL_OP_LOGISTIC:
+			vigil_q8_lookup__c(in, out, n, s->a.table);
+			break;
+		case VIGIL_OP_QUANTIZE: {
+			const struct vigil_tensor *o = tensor(p, op->output);
+
+			if (tensor(p, op->inputs[0])->dtype != VIGIL_DT_F32)
+				vigil_q8_requantize__c(in, out, n, &s->a.requant);
+			else if (s->is_signed)
+				vigil_i8_quantize__c(in, out, n, o->quant.scale, o->quant.zero_point);
+			else
+				vigil_u8_quantize__c(in, out, n, o->quant.scale, o->quant.zero_point);
+			break;
+		}
+		case VIGIL_OP_DEQUANTIZE: {
+			const struct vigil_tensor *t = tensor(p, op->inputs[0]);
+
+			if (t->dtype == VIGIL_DT_I8)
+				vigil_i8_dequantize__c(in, out, n, t->quant.scale, t->quant.zero_point);
+			else
+				vigil_u8_dequantize__c(in, out, n, t->quant.scale, t->quant.zero_point);
+			break;
+		}
+		case VIGIL_OP_DETECTION_POSTPROCESS: {
+			struct vigil_detpp_io io = s->a.detpp.io;
+			int ret;
+
+			io.boxes = in;
+			io.scores = vigil_q8_program_tensor(p, arena, op->inputs[1]);
+			io.out_boxes = out;
+			io.out_classes = vigil_q8_program_tensor(p, arena, op->extra_outputs[0]);
+			io.out_scores = vigil_q8_program_tensor(p, arena, op->extra_outputs[1]);
+			io.out_count = vigil_q8_program_tensor(p, arena, op->extra_outputs[2]);
+			ret = vigil_detpp_run(&op->p.detpp, &io, (uint8_t *)arena + s->a.detpp.scratch_offset);
+			if (ret < 0)
+				return ret;
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Executor for quantized graphs (uint8/int8 tensors, TFLite_Detection_PostProcess): the same contract as engine.h —
+ * prepared once (requantization multipliers, lookup tables, dequantized anchors, an arena planned by liveness),
+ * immutable afterwards, run on a caller-owned arena measured in bytes. */
+#ifndef VIGIL_ENGINE_Q8_H
+#define VIGIL_ENGINE_Q8_H
+
+#include <stddef.h>
+
+#include "graph.h"
+
+struct vigil_q8_program;
+
+/* How CONV_2D and DEPTHWISE_CONV_2D requantize their int32 accumulators. The other operators always follow TFLite's
+ * reference kernels (their results do not depend on this choice).
+ * - FP32: float scale (s_in * s_w / s_out, in float), acc * scale rounded to nearest-even after clamping: what the
+ *   TFLite interpreter computes with its default CPU delegate (XNNPACK). Vigil's default: bit-exact with the
+ *   TFLite reference tensors in ../shared/data/reference_tensors.
+ * - FIXEDPOINT: TFLite's reference/builtin kernels (QuantizeMultiplier, SaturatingRoundingDoublingHighMul,
+ *   RoundingDivideByPOT). Differs from FP32 by at most 1 LSB per element (double rounding of ties). */
+enum vigil_q8_requant {
+	VIGIL_Q8_REQUANT_FP32 = 0,
+	VIGIL_Q8_REQUANT_FIXEDPOINT,
+};
+
+/* Prepares @p graph (which must outlive the program). VIGIL_EUNSUPPORTED for an operator/type combination it does
+ * not run. */
+int vigil_q8_program_create(const struct vigil_graph *graph, enum vigil_q8_requant requant,
+			    struct vigil_q8_program **out);
+void vigil_q8_program_destroy(struct vigil_q8_program *program);
+
+/* Bytes the arena must hold (a multiple of 64; allocate it 64-byte aligned). */
+size_t vigil_q8_program_arena_bytes(const struct vigil_q8_program *program);
+
+/* Where tensor @p index lives for a run on @p arena (constants: their data). */
+void *vigil_q8_program_tensor(const struct vigil_q8_program *program, void *arena, int index);
+
+/* Runs every operator; no allocation. Returns 0, or VIGIL_EMODEL when the post-process meets an inverted box. */
+int vigil_q8_program_run(const struct vigil_q8_program *program, void *arena);
+
+#endif
