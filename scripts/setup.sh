@@ -16,12 +16,16 @@ PKGS=(
   # OpenCL backend: ICD loader + headers to build, PoCL (a CPU OpenCL device) to test, clinfo to look
   ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo
   # tests: Check, sanitizer and libFuzzer runtimes, formatting, python3 for JSON checks
-  check libclang-rt-14-dev clang-format python3
+  check libclang-rt-14-dev clang-format python3 file
   # vigil eval: GMarkup (VOC/dlib XML ground truth), appsink, the MPEG-4 decoder for PETS09's vtest.avi, and
   # scripts/plot-eval.py
   libglib2.0-dev gstreamer1.0-libav python3-matplotlib
   # V4L2 capture: headers, v4l-utils, and the vivid VM of scripts/vm-test.sh (QEMU, a static busybox)
   libv4l-dev v4l-utils qemu-system-x86 busybox-static
+  # aarch64 cross build run under qemu (scripts/cross/aarch64-linux-gnu.ini): compiler, emulator, and the
+  # arm64 multiarch libraries the library, CLI and Check tests link
+  gcc-aarch64-linux-gnu qemu-user
+  libturbojpeg0-dev:arm64 libpng-dev:arm64 libjansson-dev:arm64 check:arm64
 )
 
 missing=()
@@ -47,6 +51,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "setup: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# the :arm64 packages need the architecture known to dpkg (apt-get update below then fetches its lists)
+dpkg --print-foreign-architectures | grep -qx arm64 || $SUDO dpkg --add-architecture arm64
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fetch_vm_kernel

@@ -4,7 +4,8 @@
 #   1b. the V4L2 capture tests inside a QEMU VM running Debian's kernel with the vivid driver (scripts/vm-test.sh),
 #   2. clang build with AddressSanitizer + UndefinedBehaviorSanitizer, same suites,
 #   3. clang-format check of every C source,
-#   4. libFuzzer on the model reader and the image decoders (FUZZ_SECONDS each, default 60 / 20).
+#   4. libFuzzer on the model reader and the image decoders (FUZZ_SECONDS each, default 60 / 20),
+#   5. aarch64 cross build (scripts/cross/aarch64-linux-gnu.ini) and the engine suites under qemu-aarch64.
 # Usage: scripts/test.sh [--fuzz-seconds N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,6 +65,22 @@ step "fuzz (${FUZZ_SECONDS}s model reader, $((FUZZ_SECONDS / 3))s image decoders
 if bash scripts/fuzz.sh --seconds "$FUZZ_SECONDS"; then
   passed=$((passed + 1))
 else
+  failed=$((failed + 1))
+fi
+
+step "aarch64 cross build + tests under qemu"
+# Emulation is ~10-50x slower: the suites that exercise the kernels and the engine on aarch64 code run here
+# (kernel_sets: NEON and C against the reference; parity: the face models against the TFLite tensors with
+# NEON, 1/2/4 threads, and with VIGIL_FORCE_C=1; golden detections); the pixel-format, image-file and
+# allocation suites are architecture-neutral and run natively above.
+[ -f build-aarch64/build.ninja ] || meson setup build-aarch64 --cross-file scripts/cross/aarch64-linux-gnu.ini \
+  -Dgstreamer=disabled >/dev/null
+if meson compile -C build-aarch64 && file -L build-aarch64/tests/test_kernels | grep -q 'ARM aarch64'; then
+  meson test -C build-aarch64 --print-errorlogs --timeout-multiplier 3 kernels kernel_sets postprocess parity \
+    parity_force_c golden example_api || true
+  count_results build-aarch64
+else
+  echo "aarch64 cross build failed (or did not produce aarch64 binaries)" >&2
   failed=$((failed + 1))
 fi
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # End-to-end checks of the vigil command-line tool: subcommands, JSON records, annotated output, exit codes.
-# meson runs it as: test_cli.sh /path/to/vigil, with VIGIL_TEST_DATA pointing at tests/data.
+# meson runs it as: test_cli.sh /path/to/vigil, with VIGIL_TEST_DATA pointing at tests/data (and, in a cross
+# build, VIGIL_EXE_WRAPPER naming the emulator that runs the binary, e.g. "qemu-aarch64 -L /").
 # JSON is checked with python3 (always present where meson is). POSIX sh only.
 
 VIGIL=$1
@@ -45,7 +46,8 @@ not_ok() {
 
 # run ARGS...: runs vigil, leaving stdout in $T/out, stderr in $T/err and the status in $rc
 run() {
-	"$VIGIL" "$@" >"$T/out" 2>"$T/err"
+	# shellcheck disable=SC2086 # the wrapper is a command line
+	$VIGIL_EXE_WRAPPER "$VIGIL" "$@" >"$T/out" 2>"$T/err"
 	rc=$?
 }
 

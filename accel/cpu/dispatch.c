@@ -9,6 +9,11 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#elif defined(__aarch64__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1UL << 20) /* Linux arch/arm64 uapi hwcap.h */
+#endif
 #endif
 
 #define LOG_CAT "cpu"
@@ -77,8 +82,13 @@ static unsigned detect(void)
 #elif defined(__aarch64__)
 static unsigned detect(void)
 {
-	/* NEON (ASIMD) is baseline on aarch64; optional extensions are added by the NEON file's owner */
-	return VIGIL_CPU_NEON;
+	/* NEON (AdvSIMD) is architectural on aarch64; the ARMv8.2 dot product (SDOT/UDOT) is optional and
+	 * reported by the kernel, for the quantized kernels that use it */
+	unsigned f = VIGIL_CPU_NEON;
+
+	if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP)
+		f |= VIGIL_CPU_DOTPROD;
+	return f;
 }
 #else
 static unsigned detect(void)
