@@ -510,6 +510,23 @@ static gboolean gst_vigil_detect_src_event(GstBaseTransform *trans, GstEvent *ev
 	return GST_BASE_TRANSFORM_CLASS(gst_vigil_detect_parent_class)->src_event(trans, event);
 }
 
+/* A flush (seek) starts a new stretch of the stream: the last result and the tracks belong to frames that
+ * will not be seen again. Runs in the streaming thread (FLUSH_STOP is serialized). */
+static gboolean gst_vigil_detect_sink_event(GstBaseTransform *trans, GstEvent *event)
+{
+	GstVigilDetect *self = GST_VIGIL_DETECT(trans);
+
+	if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
+		if (self->tracker)
+			vigil_tracker_reset(self->tracker);
+		self->have_result = FALSE;
+		GST_OBJECT_LOCK(self);
+		self->earliest_time = GST_CLOCK_TIME_NONE;
+		GST_OBJECT_UNLOCK(self);
+	}
+	return GST_BASE_TRANSFORM_CLASS(gst_vigil_detect_parent_class)->sink_event(trans, event);
+}
+
 static gboolean is_late(GstVigilDetect *self, GstBuffer *buf, GstClockTime earliest)
 {
 	GstClockTime rt;
@@ -648,7 +665,8 @@ static GstFlowReturn gst_vigil_detect_transform_ip(GstBaseTransform *trans, GstB
 	config = detector_config(self);
 	labels = g_strdupv(self->labels);
 	message = self->message;
-	run = self->inference_interval <= 1 || index % self->inference_interval == 0;
+	/* no result to carry (first frame, after a flush or new caps): infer whatever the cadence says */
+	run = self->inference_interval <= 1 || index % self->inference_interval == 0 || !self->have_result;
 	late = run && self->skip_late && self->have_result && is_late(self, buf, self->earliest_time);
 	GST_OBJECT_UNLOCK(self);
 
@@ -831,6 +849,7 @@ static void gst_vigil_detect_class_init(GstVigilDetectClass *klass)
 	trans_class->stop = GST_DEBUG_FUNCPTR(gst_vigil_detect_stop);
 	trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_vigil_detect_set_caps);
 	trans_class->src_event = GST_DEBUG_FUNCPTR(gst_vigil_detect_src_event);
+	trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_vigil_detect_sink_event);
 	trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_vigil_detect_transform_ip);
 	trans_class->passthrough_on_same_caps = FALSE;
 	trans_class->transform_ip_on_passthrough = FALSE;

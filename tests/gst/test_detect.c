@@ -419,6 +419,27 @@ START_TEST(test_tracking)
 		}
 		gst_buffer_unref(out);
 	}
+	/* a flush (seek) forgets the tracks and the carried result: the next frame is inferred although the
+	 * cadence would carry (frame 13), and its faces are new, unconfirmed tracks */
+	{
+		struct vigil_gst_frame_info fi;
+		GstSegment seg;
+		GstBuffer *out;
+		guint n;
+
+		ck_assert(gst_harness_push_event(h, gst_event_new_flush_start()));
+		ck_assert(gst_harness_push_event(h, gst_event_new_flush_stop(TRUE)));
+		gst_segment_init(&seg, GST_FORMAT_TIME);
+		ck_assert(gst_harness_push_event(h, gst_event_new_segment(&seg)));
+		ck_assert_int_eq(gst_harness_push(h, timed_copy(frame, 13)), GST_FLOW_OK);
+		out = gst_harness_pull(h);
+		n = vigil_gst_read(out, &info, d, 16, &fi);
+		ck_assert(fi.fresh);
+		ck_assert_int_eq(n, n_fresh);
+		for (guint k = 0; k < n; k++)
+			ck_assert_int_lt(d[k].track_id, 0);
+		gst_buffer_unref(out);
+	}
 	gst_harness_teardown(h);
 	gst_buffer_unref(frame);
 	gst_caps_unref(caps);
