@@ -381,7 +381,7 @@ START_TEST(test_tracking)
 
 	ck_assert(gst_video_info_from_caps(&info, caps));
 	gst_harness_set_src_caps(h, gst_caps_ref(caps));
-	for (int i = 0; i < 12; i++) {
+	for (int i = 0; i < 13; i++) {
 		struct vigil_gst_frame_info fi;
 		GstBuffer *out;
 		guint n;
