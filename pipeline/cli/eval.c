@@ -15,16 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef VIGIL_HAVE_GST
-#include <gst/app/gstappsink.h>
-#include <gst/gst.h>
-#include <gst/video/video.h>
-#endif
-
 #include "cli.h"
 #include "eval_gt.h"
 #include "eval_metrics.h"
 #include "image_io.h"
+#include "video_source.h"
 #include "vigil/tracker.h"
 #include "vigil/vigil.h"
 
@@ -349,12 +344,7 @@ struct source {
 	int n_files, next;
 	struct vigil_image img;
 	int have_img;
-#ifdef VIGIL_HAVE_GST
-	GstElement *pipeline, *sink;
-	GstSample *sample;
-	GstVideoFrame vframe;
-	int mapped;
-#endif
+	struct vigil_video_source *video; /* video_source.c */
 	int is_video;
 	const char *path;
 };
@@ -365,16 +355,6 @@ static void source_release_frame(struct source *s)
 		vigil_image_free(&s->img);
 		s->have_img = 0;
 	}
-#ifdef VIGIL_HAVE_GST
-	if (s->mapped) {
-		gst_video_frame_unmap(&s->vframe);
-		s->mapped = 0;
-	}
-	if (s->sample) {
-		gst_sample_unref(s->sample);
-		s->sample = NULL;
-	}
-#endif
 }
 
 static int source_open(struct source *s, const char *path)
@@ -392,53 +372,20 @@ static int source_open(struct source *s, const char *path)
 		}
 		return 0;
 	}
-	if (access(path, R_OK) != 0) {
-		fprintf(stderr, "vigil eval: cannot read %s: %s\n", path, strerror(errno));
+	if (vigil_video_source_open(path, &s->video) < 0) {
+		fprintf(stderr, "vigil eval: %s\n", vigil_last_error());
 		return -1;
 	}
-#ifdef VIGIL_HAVE_GST
-	GError *error = NULL;
-
 	s->is_video = 1;
-	gst_init(NULL, NULL);
-	s->pipeline = gst_parse_launch("filesrc name=src ! decodebin ! videoconvert ! video/x-raw,format=I420 ! "
-				       "appsink name=sink sync=false max-buffers=4",
-				       &error);
-	if (!s->pipeline) {
-		fprintf(stderr, "vigil eval: cannot build the decoding pipeline: %s\n",
-			error ? error->message : "unknown error");
-		g_clear_error(&error);
-		return -1;
-	}
-	GstElement *src = gst_bin_get_by_name(GST_BIN(s->pipeline), "src");
-
-	g_object_set(src, "location", path, NULL);
-	gst_object_unref(src);
-	s->sink = gst_bin_get_by_name(GST_BIN(s->pipeline), "sink");
-	gst_element_set_state(s->pipeline, GST_STATE_PLAYING);
 	return 0;
-#else
-	fprintf(stderr,
-		"vigil eval: %s is not a directory, and this vigil was built without GStreamer, so it cannot "
-		"decode video\n",
-		path);
-	return -1;
-#endif
 }
 
 static void source_close(struct source *s)
 {
 	source_release_frame(s);
 	free_list(s->files, s->n_files > 0 ? s->n_files : 0);
-#ifdef VIGIL_HAVE_GST
-	if (s->pipeline) {
-		gst_element_set_state(s->pipeline, GST_STATE_NULL);
-		gst_object_unref(s->sink);
-		gst_object_unref(s->pipeline);
-		/* GStreamer's own global state, so that leak checkers see only ours */
-		gst_deinit();
-	}
-#endif
+	vigil_video_source_close(s->video);
+	s->video = NULL;
 }
 
 /* 1: a frame, 0: end of input, -1: error (reported) */
@@ -464,53 +411,13 @@ static int source_next(struct source *s, struct vigil_frame *f, const char **nam
 		f->colorimetry = VIGIL_COLOR_BT601_FULL;
 		return 1;
 	}
-#ifdef VIGIL_HAVE_GST
-	GstVideoInfo info;
-
 	*name = s->path;
-	/* poll: a stream that fails (say, typefinding random bytes) posts an error but never reaches the sink */
-	while (!(s->sample = gst_app_sink_try_pull_sample(GST_APP_SINK(s->sink), 100 * GST_MSECOND))) {
-		GstBus *bus = gst_element_get_bus(s->pipeline);
-		GstMessage *m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
-
-		gst_object_unref(bus);
-		if (m) {
-			GError *e = NULL;
-			gchar *dbg = NULL;
-
-			gst_message_parse_error(m, &e, &dbg);
-			fprintf(stderr, "vigil eval: %s: cannot decode: %s%s%s\n", s->path, e ? e->message : "error",
-				dbg ? " | " : "", dbg ? dbg : "");
-			g_clear_error(&e);
-			g_free(dbg);
-			gst_message_unref(m);
-			return -1;
-		}
-		if (gst_app_sink_is_eos(GST_APP_SINK(s->sink)))
-			return 0;
-		if (interrupted)
-			return 0;
-	}
-	if (!gst_video_info_from_caps(&info, gst_sample_get_caps(s->sample)) ||
-	    !gst_video_frame_map(&s->vframe, &info, gst_sample_get_buffer(s->sample), GST_MAP_READ)) {
-		fprintf(stderr, "vigil eval: %s: cannot map a decoded frame\n", s->path);
+	int r = vigil_video_source_next(s->video, f, &interrupted);
+	if (r < 0) {
+		fprintf(stderr, "vigil eval: %s\n", vigil_last_error());
 		return -1;
 	}
-	s->mapped = 1;
-	f->format = VIGIL_FORMAT_I420;
-	f->width = GST_VIDEO_FRAME_WIDTH(&s->vframe);
-	f->height = GST_VIDEO_FRAME_HEIGHT(&s->vframe);
-	for (int p = 0; p < 3; p++) {
-		f->planes[p] = GST_VIDEO_FRAME_PLANE_DATA(&s->vframe, p);
-		f->strides[p] = GST_VIDEO_FRAME_PLANE_STRIDE(&s->vframe, p);
-	}
-	f->colorimetry = VIGIL_COLOR_BT601_LIMITED;
-	if (GST_BUFFER_PTS_IS_VALID(gst_sample_get_buffer(s->sample)))
-		f->pts_ns = (int64_t)GST_BUFFER_PTS(gst_sample_get_buffer(s->sample));
-	return 1;
-#else
-	return -1;
-#endif
+	return r;
 }
 
 /* ---- report ---- */

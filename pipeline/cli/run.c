@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0
  * `vigil run`: camera → detector → one detection record (JSON line) per frame on stdout, and once a second a
  * stats line on stderr (fps, per-stage latency p50/p99, dropped frames). Frames go from the driver's buffer to
- * the detector without a copy (pipeline/capture.c). */
+ * the detector without a copy (pipeline/capture.c). A video file is decoded with GStreamer (video_source.c) and
+ * runs the same loop; a still image (JPEG/PNG) is a one-frame source. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,22 +12,25 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "image_io.h"
+#include "video_source.h"
 #include "vigil/capture.h"
 #include "vigil/vigil.h"
 
 #define MAX_SAMPLES 4096 /* per stats period; beyond that a period keeps its first samples */
 
 static const char run_usage[] =
-    "Usage: vigil run [OPTIONS] [DEVICE|IMAGE]\n"
+    "Usage: vigil run [OPTIONS] [DEVICE|FILE]\n"
     "\n"
     "Captures from a V4L2 camera (default: the first one) and runs the detector on every frame. Prints one\n"
     "detection record (JSON) per frame on stdout and, every second, a stats line on stderr: frames per second,\n"
     "per-stage latency p50/p99 in ms (wait for the frame, preprocess, inference, postprocess) and dropped\n"
-    "frames. An IMAGE (JPEG or PNG) is run as a one-frame source (--frames repeats it). Video files: use the\n"
-    "GStreamer element (gst-launch-1.0 filesrc ! decodebin ! vigildetect ! ...).\n"
+    "frames. A FILE is a video (any container and codec GStreamer decodes; frames are numbered from 0, pts_ns\n"
+    "comes from the decoder, the run stops at the end of the stream) or a still image (JPEG or PNG, run as a\n"
+    "one-frame source that --frames repeats).\n"
     "\n"
     "Options:\n"
     "  -m, --model NAME|PATH   built-in model name or .tflite file [default: face-full]\n"
@@ -37,7 +42,8 @@ static const char run_usage[] =
     "  -q, --quiet             no stats lines\n"
     "  -h, --help              show this help\n"
     "\n"
-    "Exit status: 0 success, 1 no camera, a lost camera or a failed model, 2 bad command line.\n";
+    "Exit status: 0 success, 1 no camera, a lost camera, a file that does not decode or a failed model, 2 bad\n"
+    "command line.\n";
 
 static volatile sig_atomic_t stop_flag;
 
@@ -95,6 +101,20 @@ static int parse_fourcc(const char *s, uint32_t *out)
 		return -1;
 	*out = VIGIL_FOURCC(s[0], s[1], s[2], s[3]);
 	return 0;
+}
+
+/* JPEG or PNG by signature (anything else that is not a device is tried as a video) */
+static int is_still_image(const char *path)
+{
+	unsigned char sig[8] = { 0 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, sig, sizeof(sig));
+	close(fd);
+	if (n >= 3 && sig[0] == 0xff && sig[1] == 0xd8 && sig[2] == 0xff)
+		return 1;
+	return n == 8 && !memcmp(sig, "\x89PNG\r\n\x1a\n", 8);
 }
 
 static int emit(struct vigil_detector *det, const struct vigil_frame *frame, const char *source, int64_t index,
@@ -217,7 +237,15 @@ int vigil_cli_run(int argc, char **argv)
 	}
 	int ret = VIGIL_EXIT_OK;
 
-	if (!S_ISCHR(st.st_mode)) {
+	struct vigil_video_source *video = NULL;
+	struct vigil_capture *cap = NULL;
+	if (!S_ISCHR(st.st_mode) && !is_still_image(source)) {
+		if (vigil_video_source_open(source, &video) < 0) {
+			fprintf(stderr, "vigil run: %s\n", vigil_last_error());
+			ret = VIGIL_EXIT_FAIL;
+			goto out_detector;
+		}
+	} else if (!S_ISCHR(st.st_mode)) {
 		/* a still image as a one-frame source */
 		struct vigil_image img;
 		struct vigil_frame frame;
@@ -240,18 +268,22 @@ int vigil_cli_run(int argc, char **argv)
 		goto out_detector;
 	}
 
-	struct vigil_capture_config ccfg;
-	vigil_capture_config_init(&ccfg);
-	ccfg.device = source;
-	ccfg.fourcc = fourcc;
-	ccfg.width = width;
-	ccfg.height = height;
-	ccfg.fps = (int)fps;
-	struct vigil_capture *cap;
-	if (vigil_capture_open(&ccfg, &cap) < 0) {
-		fprintf(stderr, "vigil run: %s\n", vigil_last_error());
-		ret = VIGIL_EXIT_FAIL;
-		goto out_detector;
+	if (!video) {
+		struct vigil_capture_config ccfg;
+		vigil_capture_config_init(&ccfg);
+		ccfg.device = source;
+		ccfg.fourcc = fourcc;
+		ccfg.width = width;
+		ccfg.height = height;
+		ccfg.fps = (int)fps;
+		if (vigil_capture_open(&ccfg, &cap) < 0) {
+			fprintf(stderr, "vigil run: %s\n", vigil_last_error());
+			ret = VIGIL_EXIT_FAIL;
+			goto out_detector;
+		}
+	} else if (fourcc || width || fps) {
+		fprintf(stderr, "vigil run: --format, --size and --fps apply to cameras; %s plays as decoded\n",
+			source);
 	}
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
@@ -260,34 +292,55 @@ int vigil_cli_run(int argc, char **argv)
 	double t_start = now_s();
 	period.start = t_start;
 	long count = 0;
+	struct vigil_capture_stats cs;
+	memset(&cs, 0, sizeof(cs)); /* a video source drops nothing: its counters stay 0 */
 	while (!stop_flag && (!frames || count < frames) && (!duration || now_s() - t_start < (double)duration)) {
 		double t0 = now_s();
-		struct vigil_capture_frame *f;
-		int r = vigil_capture_next(cap, &f);
-		if (r == -ETIMEDOUT || r == -ENOBUFS) {
-			fprintf(stderr, "vigil run: %s\n", vigil_last_error());
-			continue;
-		}
-		if (r < 0) {
-			fprintf(stderr, "vigil run: %s\n", vigil_last_error());
-			ret = VIGIL_EXIT_FAIL;
-			break;
+		struct vigil_capture_frame *f = NULL;
+		struct vigil_frame vframe;
+		const struct vigil_frame *frame = &vframe;
+		int64_t index = count;
+		int r;
+		if (video) {
+			r = vigil_video_source_next(video, &vframe, &stop_flag);
+			if (r == 0) /* end of stream (or interrupted) */
+				break;
+			if (r < 0) {
+				fprintf(stderr, "vigil run: %s\n", vigil_last_error());
+				ret = VIGIL_EXIT_FAIL;
+				break;
+			}
+		} else {
+			r = vigil_capture_next(cap, &f);
+			if (r == -ETIMEDOUT || r == -ENOBUFS) {
+				fprintf(stderr, "vigil run: %s\n", vigil_last_error());
+				continue;
+			}
+			if (r < 0) {
+				fprintf(stderr, "vigil run: %s\n", vigil_last_error());
+				ret = VIGIL_EXIT_FAIL;
+				break;
+			}
+			if (f->flags & VIGIL_CAPTURE_FRAME_CORRUPT) { /* counted in the stats line, not detected */
+				vigil_capture_frame_unref(f);
+				continue;
+			}
+			frame = &f->frame;
+			index = (int64_t)f->sequence;
 		}
 		double t1 = now_s();
-		if (f->flags & VIGIL_CAPTURE_FRAME_CORRUPT) { /* counted in the stats line, not detected */
-			vigil_capture_frame_unref(f);
-			continue;
-		}
 		const struct vigil_detections *out;
-		r = vigil_detector_detect(det, &f->frame, &out);
+		r = vigil_detector_detect(det, frame, &out);
 		if (r < 0) {
 			fprintf(stderr, "vigil run: frame %ld: %s\n", count, vigil_last_error());
-			vigil_capture_frame_unref(f);
+			if (f)
+				vigil_capture_frame_unref(f);
 			ret = VIGIL_EXIT_FAIL;
 			break;
 		}
-		char *json = vigil_detections_to_json(out, source, (int64_t)f->sequence, model_name);
-		vigil_capture_frame_unref(f);
+		char *json = vigil_detections_to_json(out, source, index, model_name);
+		if (f)
+			vigil_capture_frame_unref(f);
 		if (json) {
 			puts(json);
 			fflush(stdout);
@@ -304,17 +357,18 @@ int vigil_cli_run(int argc, char **argv)
 		period.frames++;
 		double now = now_s();
 		if (!quiet && now - period.start >= 1.0) {
-			struct vigil_capture_stats cs;
-			vigil_capture_get_stats(cap, &cs);
+			if (cap)
+				vigil_capture_get_stats(cap, &cs);
 			print_stats(&period, now, &cs);
 		}
 	}
-	struct vigil_capture_stats cs;
-	vigil_capture_get_stats(cap, &cs);
+	if (cap)
+		vigil_capture_get_stats(cap, &cs);
 	fprintf(stderr, "vigil run: %ld frames from %s in %.1f s, dropped %llu, corrupt %llu, stalls %llu\n", count,
 		source, now_s() - t_start, (unsigned long long)cs.dropped, (unsigned long long)cs.corrupt,
 		(unsigned long long)cs.stalls);
 	vigil_capture_close(cap);
+	vigil_video_source_close(video);
 out_detector:
 	vigil_detector_destroy(det);
 	vigil_model_close(model);
