@@ -120,14 +120,27 @@ for m in $(cat /lib/modules/order); do
 done
 mount -t 9p -o trans=virtio,version=9p2000.L,ro host /host || { say "mount host failed"; finish 91; }
 for d in proc sys dev; do mount --bind /$d /host/$d; done
-mount -t tmpfs tmp /host/tmp
 mount -t tmpfs run /host/run
 mkdir -p /host/run/vm-out /host/dev/shm /host/dev/pts
 mount -t tmpfs shm /host/dev/shm
 mount -t 9p -o trans=virtio,version=9p2000.L out /host/run/vm-out || { say "mount out failed"; finish 92; }
-cd /host
 cmd=$(cat /host/run/vm-out/cmd)
 wd=$(cat /host/run/vm-out/cwd)
+# a writable /tmp; a project that lives under the host's /tmp (a CI clone) stays visible through it
+case "$wd" in
+/tmp/*)
+	top=/tmp/$(echo "${wd#/tmp/}" | cut -d/ -f1)
+	mkdir -p /host/run/vm-keep
+	mount --bind "/host$top" /host/run/vm-keep || { say "bind $top failed"; finish 93; }
+	mount -t tmpfs tmp /host/tmp
+	mkdir -p "/host$top"
+	mount --bind /host/run/vm-keep "/host$top" || { say "bind $top back failed"; finish 93; }
+	;;
+*)
+	mount -t tmpfs tmp /host/tmp
+	;;
+esac
+cd /host
 say "running in $wd: $cmd"
 chroot /host /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/tmp TMPDIR=/tmp \
 	VIGIL_VM_OUT=/run/vm-out VIGIL_BUILD="$(cat /host/run/vm-out/build)" LANG=C.UTF-8 \
