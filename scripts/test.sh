@@ -20,15 +20,30 @@ done
 
 bash scripts/setup.sh
 
+# Eval-only data (PETS09 video and frames, not redistributed) lives in ../shared next to the checkout. CI has it
+# and the tests that read it fail without it; a user's machine may not: then they are reported skipped.
+if [ ! -d ../shared/data ]; then
+  if [ "${CI:-}" = true ]; then
+    echo "test: ../shared/data (eval-only data) is missing: the tests that read it will fail" >&2
+  else
+    export VIGIL_EVAL_DATA=optional
+    echo "NOTE: ../shared/data (eval-only PETS09 data, not redistributed with Vigil) is not next to this checkout:" \
+      "the checks that read it are skipped (CI runs them)."
+  fi
+fi
+
 passed=0
 failed=0
+skipped=0
 count_results() { # build dir
   local log="$1/meson-logs/testlog.json"
-  local p f
+  local p s a
   p=$(grep -c '"result": "OK"' "$log" || true)
-  f=$(grep -vc '"result": "OK"' "$log" || true)
+  s=$(grep -c '"result": "SKIP"' "$log" || true)
+  a=$(grep -c '"result": ' "$log" || true)
   passed=$((passed + p))
-  failed=$((failed + f))
+  skipped=$((skipped + s))
+  failed=$((failed + a - p - s))
 }
 
 step() { printf '\n=== %s ===\n' "$*"; }
@@ -85,5 +100,9 @@ else
 fi
 
 echo
-echo "tests: ${passed} passed, ${failed} failed"
+if [ "$skipped" -gt 0 ]; then
+  echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"
+else
+  echo "tests: ${passed} passed, ${failed} failed"
+fi
 [ "$failed" -eq 0 ]

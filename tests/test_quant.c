@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine_q8.h"
 #include "flatbuf.h"
@@ -64,6 +65,24 @@ static uint8_t *read_set_file(int shared, const char *tag, const char *suffix, s
 	return tu_read_file(path, n);
 }
 
+/* An eval-only set that is missing fails the test, except when scripts/test.sh runs for a user without ../shared
+ * (VIGIL_EVAL_DATA=optional, never in CI): then it says so and the set is left out. */
+static int set_available(int set)
+{
+	char path[1024];
+	const char *root = getenv("VIGIL_SHARED"), *mode = getenv("VIGIL_EVAL_DATA");
+
+	if (!ssd_sets[set].shared || !root || !mode || strcmp(mode, "optional") != 0)
+		return 1;
+	snprintf(path, sizeof(path),
+		 "%s/data/reference_tensors/ssd_mobilenet_v1_quant_coco/%s.input_300x300x3.uint8.bin", root,
+		 ssd_sets[set].tag);
+	if (access(path, R_OK) == 0)
+		return 1;
+	fprintf(stderr, "SKIPPED (VIGIL_EVAL_DATA=optional): eval-only reference set %s missing\n", path);
+	return 0;
+}
+
 static void run_set(struct vigil_q8_program *p, const struct vigil_graph *g, void *arena, int set, float *out[4])
 {
 	size_t n;
@@ -86,6 +105,10 @@ START_TEST(test_ssd_bit_exact)
 	float *out[4];
 	void *arena;
 
+	if (!set_available(_i)) {
+		free(model);
+		return;
+	}
 	ck_assert_int_eq(vigil_tflite_import(model, n, SSD_MODEL, &g), 0);
 	ck_assert_int_eq(vigil_q8_program_create(&g, VIGIL_Q8_REQUANT_FP32, &p), 0);
 	arena = aligned_alloc(64, vigil_q8_program_arena_bytes(p));
