@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "graph.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,4 +81,26 @@ void vigil_graph_free(struct vigil_graph *graph)
 	free(graph->ops);
 	free(graph->storage);
 	memset(graph, 0, sizeof(*graph));
+}
+
+int vigil_pad_before(enum vigil_padding padding, int in, int out, int k, int stride, int dil)
+{
+	const int total = (out - 1) * stride + (k - 1) * dil + 1 - in;
+
+	return padding == VIGIL_PAD_VALID || total <= 0 ? 0 : total / 2;
+}
+
+void vigil_act_range(enum vigil_act act, float *lo, float *hi)
+{
+	*lo = -INFINITY;
+	*hi = INFINITY;
+	if (act == VIGIL_ACT_RELU) {
+		*lo = 0.0f;
+	} else if (act == VIGIL_ACT_RELU_N1_TO_1) {
+		*lo = -1.0f;
+		*hi = 1.0f;
+	} else if (act == VIGIL_ACT_RELU6) {
+		*lo = 0.0f;
+		*hi = 6.0f;
+	}
 }

@@ -151,6 +151,13 @@ struct vigil_graph {
 
 const char *vigil_op_kind_name(enum vigil_op_kind kind);
 
+/* TFLite's padding rule: the implicit padding before the first row/column. SAME centres the window, the odd
+ * pixel going after; VALID pads nothing. Shared by every executor (CPU float, quantized, OpenCL). */
+int vigil_pad_before(enum vigil_padding padding, int in, int out, int k, int stride, int dil);
+
+/* The clamp a fused float activation applies: [-inf, inf] for none, [0, inf], [-1, 1] or [0, 6]. */
+void vigil_act_range(enum vigil_act act, float *lo, float *hi);
+
 /* "float32", "float16", ... */
 const char *vigil_dtype_name(enum vigil_dtype dtype);
 

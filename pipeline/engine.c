@@ -65,39 +65,6 @@ struct vigil_program {
 	int n_fused;
 };
 
-static void act_range(enum vigil_act act, float *lo, float *hi)
-{
-	switch (act) {
-	case VIGIL_ACT_RELU:
-		*lo = 0.0f;
-		*hi = INFINITY;
-		break;
-	case VIGIL_ACT_RELU_N1_TO_1:
-		*lo = -1.0f;
-		*hi = 1.0f;
-		break;
-	case VIGIL_ACT_RELU6:
-		*lo = 0.0f;
-		*hi = 6.0f;
-		break;
-	default:
-		*lo = -INFINITY;
-		*hi = INFINITY;
-		break;
-	}
-}
-
-/* TFLite's padding rule: SAME centres the window, the odd pixel going after. */
-static int pad_before(enum vigil_padding padding, int in, int out, int k, int stride, int dil)
-{
-	const int eff = (k - 1) * dil + 1;
-	const int total = (out - 1) * stride + eff - in;
-
-	if (padding == VIGIL_PAD_VALID || total <= 0)
-		return 0;
-	return total / 2;
-}
-
 static const struct vigil_tensor *tensor(const struct vigil_program *p, int i)
 {
 	return &p->graph->tensors[i];
@@ -134,9 +101,9 @@ static int prepare_conv(struct vigil_program *p, int op_index, struct step *s)
 	a->stride_w = op->p.conv.stride_w;
 	a->dil_h = op->p.conv.dilation_h;
 	a->dil_w = op->p.conv.dilation_w;
-	a->pad_top = pad_before(op->p.conv.padding, a->in_h, a->out_h, kh, a->stride_h, a->dil_h);
-	a->pad_left = pad_before(op->p.conv.padding, a->in_w, a->out_w, kw, a->stride_w, a->dil_w);
-	act_range(op->p.conv.act, &a->act_min, &a->act_max);
+	a->pad_top = vigil_pad_before(op->p.conv.padding, a->in_h, a->out_h, kh, a->stride_h, a->dil_h);
+	a->pad_left = vigil_pad_before(op->p.conv.padding, a->in_w, a->out_w, kw, a->stride_w, a->dil_w);
+	vigil_act_range(op->p.conv.act, &a->act_min, &a->act_max);
 	s->split = a->out_h;
 	return 0;
 }
@@ -164,9 +131,9 @@ static int prepare_dwconv(struct vigil_program *p, int op_index, struct step *s)
 	a->stride_w = op->p.conv.stride_w;
 	a->dil_h = op->p.conv.dilation_h;
 	a->dil_w = op->p.conv.dilation_w;
-	a->pad_top = pad_before(op->p.conv.padding, a->in_h, a->out_h, a->kh, a->stride_h, a->dil_h);
-	a->pad_left = pad_before(op->p.conv.padding, a->in_w, a->out_w, a->kw, a->stride_w, a->dil_w);
-	act_range(op->p.conv.act, &a->act_min, &a->act_max);
+	a->pad_top = vigil_pad_before(op->p.conv.padding, a->in_h, a->out_h, a->kh, a->stride_h, a->dil_h);
+	a->pad_left = vigil_pad_before(op->p.conv.padding, a->in_w, a->out_w, a->kw, a->stride_w, a->dil_w);
+	vigil_act_range(op->p.conv.act, &a->act_min, &a->act_max);
 	s->split = a->out_h;
 	return 0;
 }
@@ -187,9 +154,9 @@ static int prepare_pool(struct vigil_program *p, int op_index, struct step *s)
 	a->fw = op->p.pool.filter_w;
 	a->stride_h = op->p.pool.stride_h;
 	a->stride_w = op->p.pool.stride_w;
-	a->pad_top = pad_before(op->p.pool.padding, a->in_h, a->out_h, a->fh, a->stride_h, 1);
-	a->pad_left = pad_before(op->p.pool.padding, a->in_w, a->out_w, a->fw, a->stride_w, 1);
-	act_range(op->p.pool.act, &a->act_min, &a->act_max);
+	a->pad_top = vigil_pad_before(op->p.pool.padding, a->in_h, a->out_h, a->fh, a->stride_h, 1);
+	a->pad_left = vigil_pad_before(op->p.pool.padding, a->in_w, a->out_w, a->fw, a->stride_w, 1);
+	vigil_act_range(op->p.pool.act, &a->act_min, &a->act_max);
 	s->split = a->out_h;
 	return 0;
 }
@@ -240,14 +207,14 @@ static int prepare_concat(struct vigil_program *p, int op_index, struct step *s)
 
 static int prepare_add(struct vigil_program *p, int op_index, struct step *s)
 {
-	act_range(s->op->p.add.act, &s->a.eltwise.act_min, &s->a.eltwise.act_max);
+	vigil_act_range(s->op->p.add.act, &s->a.eltwise.act_min, &s->a.eltwise.act_max);
 	s->split = (int)((s->out_count + ELTWISE_CHUNK - 1) / ELTWISE_CHUNK);
 	return 0;
 }
 
 static int prepare_relu(struct vigil_program *p, int op_index, struct step *s)
 {
-	act_range(VIGIL_ACT_RELU, &s->a.eltwise.act_min, &s->a.eltwise.act_max);
+	vigil_act_range(VIGIL_ACT_RELU, &s->a.eltwise.act_min, &s->a.eltwise.act_max);
 	s->split = (int)((s->out_count + ELTWISE_CHUNK - 1) / ELTWISE_CHUNK);
 	return 0;
 }

@@ -66,13 +66,6 @@ static size_t elem_size(enum vigil_dtype dt)
 	return dt == VIGIL_DT_U8 || dt == VIGIL_DT_I8 ? 1 : dt == VIGIL_DT_I64 ? 8 : dt == VIGIL_DT_F16 ? 2 : 4;
 }
 
-static int pad_before(enum vigil_padding padding, int in, int out, int k, int stride, int dil)
-{
-	const int total = (out - 1) * stride + (k - 1) * dil + 1 - in;
-
-	return padding == VIGIL_PAD_VALID || total <= 0 ? 0 : total / 2;
-}
-
 static int unsupported(const struct vigil_op *op, const char *why)
 {
 	return vigil_error(VIGIL_EUNSUPPORTED, "operator %d (%s): %s", op->source_index, vigil_op_kind_name(op->kind),
@@ -117,8 +110,8 @@ static int prepare_conv(struct vigil_q8_program *p, struct q8_step *s)
 	a->stride_w = op->p.conv.stride_w;
 	a->dil_h = op->p.conv.dilation_h;
 	a->dil_w = op->p.conv.dilation_w;
-	a->pad_top = pad_before(op->p.conv.padding, a->in_h, a->out_h, a->kh, a->stride_h, a->dil_h);
-	a->pad_left = pad_before(op->p.conv.padding, a->in_w, a->out_w, a->kw, a->stride_w, a->dil_w);
+	a->pad_top = vigil_pad_before(op->p.conv.padding, a->in_h, a->out_h, a->kh, a->stride_h, a->dil_h);
+	a->pad_left = vigil_pad_before(op->p.conv.padding, a->in_w, a->out_w, a->kw, a->stride_w, a->dil_w);
 	a->depth_multiplier = dw ? op->p.conv.depth_multiplier : 1;
 	a->input_offset = -in->quant.zero_point;
 	a->weights_offset = w->quant.n > 1 ? 0 : -w->quant.zero_point;
@@ -160,8 +153,8 @@ static void prepare_pool(struct vigil_q8_program *p, struct q8_step *s)
 	a->fw = op->p.pool.filter_w;
 	a->stride_h = op->p.pool.stride_h;
 	a->stride_w = op->p.pool.stride_w;
-	a->pad_top = pad_before(op->p.pool.padding, a->in_h, a->out_h, a->fh, a->stride_h, 1);
-	a->pad_left = pad_before(op->p.pool.padding, a->in_w, a->out_w, a->fw, a->stride_w, 1);
+	a->pad_top = vigil_pad_before(op->p.pool.padding, a->in_h, a->out_h, a->fh, a->stride_h, 1);
+	a->pad_left = vigil_pad_before(op->p.pool.padding, a->in_w, a->out_w, a->fw, a->stride_w, 1);
 	vigil_q_act_range(op->p.pool.act, out->quant.scale, out->quant.zero_point, s->is_signed, &a->act_min,
 			  &a->act_max);
 }

@@ -67,32 +67,6 @@ static int cl_fail(const char *what, cl_int st)
 	return vigil_error(VIGIL_EUNSUPPORTED, "OpenCL %s: %s", what, vigil_cl_status_name(st));
 }
 
-static void act_range(enum vigil_act act, float *lo, float *hi)
-{
-	*lo = -INFINITY;
-	*hi = INFINITY;
-	if (act == VIGIL_ACT_RELU) {
-		*lo = 0.0f;
-	} else if (act == VIGIL_ACT_RELU_N1_TO_1) {
-		*lo = -1.0f;
-		*hi = 1.0f;
-	} else if (act == VIGIL_ACT_RELU6) {
-		*lo = 0.0f;
-		*hi = 6.0f;
-	}
-}
-
-/* TFLite's SAME rule, as pipeline/engine.c. */
-static int pad_before(enum vigil_padding padding, int in, int out, int k, int stride, int dil)
-{
-	const int eff = (k - 1) * dil + 1;
-	const int total = (out - 1) * stride + eff - in;
-
-	if (padding == VIGIL_PAD_VALID || total <= 0)
-		return 0;
-	return total / 2;
-}
-
 static int root_of(const struct vigil_cl_exec *e, int t)
 {
 	while (e->alias[t] != t)
@@ -211,7 +185,7 @@ static int build_steps(struct vigil_cl_exec *e)
 			fused_res[p] = r;
 			fused_res_c[p] = rc;
 			fused_out[p] = op->output;
-			act_range(op->p.add.act, &fused_lo[p], &fused_hi[p]);
+			vigil_act_range(op->p.add.act, &fused_lo[p], &fused_hi[p]);
 			skip[i] = 1;
 			break;
 		}
@@ -233,7 +207,7 @@ static int build_steps(struct vigil_cl_exec *e)
 		case VIGIL_OP_CONV2D:
 			s->kind = S_CONV;
 			s->kernel_name = "conv2d";
-			act_range(op->p.conv.act, &s->act_min, &s->act_max);
+			vigil_act_range(op->p.conv.act, &s->act_min, &s->act_max);
 			if (fused_res[i] >= 0) {
 				s->res = fused_res[i];
 				s->res_c = fused_res_c[i];
@@ -246,18 +220,19 @@ static int build_steps(struct vigil_cl_exec *e)
 		case VIGIL_OP_DWCONV2D:
 			s->kind = S_DW;
 			s->kernel_name = "dwconv2d";
-			act_range(op->p.conv.act, &s->act_min, &s->act_max);
+			vigil_act_range(op->p.conv.act, &s->act_min, &s->act_max);
 			break;
 		case VIGIL_OP_MAXPOOL2D:
 			s->kind = S_POOL;
 			s->kernel_name = "maxpool2d";
-			act_range(op->p.pool.act, &s->act_min, &s->act_max);
+			vigil_act_range(op->p.pool.act, &s->act_min, &s->act_max);
 			break;
 		case VIGIL_OP_ADD:
 		case VIGIL_OP_RELU: {
 			s->kind = S_ADD;
 			s->kernel_name = "add";
-			act_range(op->kind == VIGIL_OP_ADD ? op->p.add.act : VIGIL_ACT_RELU, &s->act_min, &s->act_max);
+			vigil_act_range(op->kind == VIGIL_OP_ADD ? op->p.add.act : VIGIL_ACT_RELU, &s->act_min,
+					&s->act_max);
 			if (op->kind == VIGIL_OP_RELU)
 				break;
 			int a = op->inputs[0], b = op->inputs[1];
@@ -292,7 +267,7 @@ static int build_steps(struct vigil_cl_exec *e)
 			s->kernel_name = "resize_bilinear";
 			break;
 		case VIGIL_OP_CONCAT:
-			act_range(op->p.concat.act, &s->act_min, &s->act_max);
+			vigil_act_range(op->p.concat.act, &s->act_min, &s->act_max);
 			for (int k = 0; k < op->n_inputs; k++) {
 				struct step *c = &e->steps[e->n_steps + k];
 
@@ -561,10 +536,10 @@ static int bind_conv(struct vigil_cl_exec *e, struct step *s, struct args *a)
 	ARG_I(a, op->p.conv.stride_w);
 	ARG_I(a, op->p.conv.dilation_h);
 	ARG_I(a, op->p.conv.dilation_w);
-	ARG_I(a, pad_before(op->p.conv.padding, in->dims[1], out->dims[1], kh, op->p.conv.stride_h,
-			    op->p.conv.dilation_h));
-	ARG_I(a, pad_before(op->p.conv.padding, in->dims[2], out->dims[2], kw, op->p.conv.stride_w,
-			    op->p.conv.dilation_w));
+	ARG_I(a, vigil_pad_before(op->p.conv.padding, in->dims[1], out->dims[1], kh, op->p.conv.stride_h,
+				  op->p.conv.dilation_h));
+	ARG_I(a, vigil_pad_before(op->p.conv.padding, in->dims[2], out->dims[2], kw, op->p.conv.stride_w,
+				  op->p.conv.dilation_w));
 	ARG_F(a, s->act_min);
 	ARG_F(a, s->act_max);
 	if (!dw) {
@@ -619,8 +594,8 @@ static int bind_step(struct vigil_cl_exec *e, struct step *s)
 		ARG_I(&a, p->filter_w);
 		ARG_I(&a, p->stride_h);
 		ARG_I(&a, p->stride_w);
-		ARG_I(&a, pad_before(p->padding, in->dims[1], out->dims[1], p->filter_h, p->stride_h, 1));
-		ARG_I(&a, pad_before(p->padding, in->dims[2], out->dims[2], p->filter_w, p->stride_w, 1));
+		ARG_I(&a, vigil_pad_before(p->padding, in->dims[1], out->dims[1], p->filter_h, p->stride_h, 1));
+		ARG_I(&a, vigil_pad_before(p->padding, in->dims[2], out->dims[2], p->filter_w, p->stride_w, 1));
 		ARG_F(&a, s->act_min);
 		ARG_F(&a, s->act_max);
 		ARG_M(&a, e->act);
