@@ -7,36 +7,8 @@
 # meson runs it as: test_run_video.sh /path/to/vigil, with VIGIL_TEST_DATA pointing at tests/data. POSIX sh.
 
 VIGIL=$1
-if [ -z "$VIGIL" ] || [ ! -x "$VIGIL" ] || [ -z "$VIGIL_TEST_DATA" ]; then
-	echo "usage: VIGIL_TEST_DATA=tests/data $0 /path/to/vigil" >&2
-	exit 2
-fi
-for t in gst-launch-1.0 python3; do
-	if ! command -v "$t" >/dev/null; then
-		echo "$t is missing (scripts/setup.sh installs it)" >&2
-		exit 1
-	fi
-done
-
-D=$VIGIL_TEST_DATA
-T=$(mktemp -d "${TMPDIR:-/tmp}/vigil-runvideo-XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT INT TERM
-passed=0
-failed=0
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok - $1"
-}
-not_ok() {
-	failed=$((failed + 1))
-	echo "not ok - $1"
-	[ -s "$T/err" ] && sed 's/^/    /' "$T/err" | head -n 20
-}
-run() {
-	"$VIGIL" "$@" >"$T/out" 2>"$T/err"
-	rc=$?
-}
+HARNESS_TAG=runvideo
+. "$(dirname "$0")/cli_harness.sh"
 # check NAME PYTHON: python3 over the JSON lines in $T/out (list recs), passes when it exits 0
 check() {
 	if python3 -c "import json
