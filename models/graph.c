@@ -104,3 +104,47 @@ void vigil_act_range(enum vigil_act act, float *lo, float *hi)
 		*hi = 6.0f;
 	}
 }
+
+size_t vigil_plan_arena(const struct vigil_tensor *tensors, int *order, int n, const int *first, const int *last,
+			size_t (*key)(const struct vigil_tensor *), size_t (*size)(const struct vigil_tensor *),
+			size_t *offset)
+{
+	size_t total = 0;
+
+	/* insertion sort, largest first: a few hundred tensors at most */
+	for (int i = 1; i < n; i++) {
+		const int t = order[i];
+		int j = i;
+
+		while (j > 0 && key(&tensors[order[j - 1]]) < key(&tensors[t])) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = t;
+	}
+	for (int i = 0; i < n; i++) {
+		const int t = order[i];
+		const size_t sz = size(&tensors[t]);
+		size_t at = 0;
+		int moved;
+
+		do {
+			moved = 0;
+			for (int j = 0; j < i; j++) {
+				const int u = order[j];
+				const size_t us = size(&tensors[u]);
+
+				if (first[u] > last[t] || first[t] > last[u])
+					continue; /* never alive together */
+				if (at < offset[u] + us && offset[u] < at + sz) {
+					at = offset[u] + us;
+					moved = 1;
+				}
+			}
+		} while (moved);
+		offset[t] = at;
+		if (at + sz > total)
+			total = at + sz;
+	}
+	return total;
+}

@@ -155,6 +155,14 @@ const char *vigil_op_kind_name(enum vigil_op_kind kind);
  * pixel going after; VALID pads nothing. Shared by every executor (CPU float, quantized, OpenCL). */
 int vigil_pad_before(enum vigil_padding padding, int in, int out, int k, int stride, int dil);
 
+/* Places tensors in one arena (the executors' memory plan). order[0..n) lists the tensors that need a slot; each
+ * lives from step first[t] to step last[t] inclusive. Tensors are placed largest first (by key(), stable), each
+ * at the lowest offset where it overlaps no placed tensor alive at the same time; offset[t] receives it, in the
+ * units of size(). Reorders @p order. Returns the arena size. No allocation. */
+size_t vigil_plan_arena(const struct vigil_tensor *tensors, int *order, int n, const int *first, const int *last,
+			size_t (*key)(const struct vigil_tensor *), size_t (*size)(const struct vigil_tensor *),
+			size_t *offset);
+
 /* The clamp a fused float activation applies: [-inf, inf] for none, [0, inf], [-1, 1] or [0, 6]. */
 void vigil_act_range(enum vigil_act act, float *lo, float *hi);
 

@@ -542,6 +542,16 @@ static size_t align_up(size_t n)
 
 /* Gives every non-constant storage root an arena offset so that tensors alive at the same time never
  * overlap: greedy placement, largest first, each at the lowest offset that fits. */
+static size_t tensor_floats(const struct vigil_tensor *t)
+{
+	return t->count;
+}
+
+static size_t slot_floats(const struct vigil_tensor *t)
+{
+	return align_up(t->count);
+}
+
 static int plan_arena(struct vigil_program *p)
 {
 	const struct vigil_graph *g = p->graph;
@@ -587,43 +597,8 @@ static int plan_arena(struct vigil_program *p)
 	for (int t = 0; t < nt; t++)
 		if (root_of(p, t) == t && !g->tensors[t].data && last[t] >= 0)
 			order[n_roots++] = t;
-	/* insertion sort by size, largest first: a few hundred tensors at most */
-	for (int i = 1; i < n_roots; i++) {
-		const int t = order[i];
-		int j = i;
-
-		while (j > 0 && g->tensors[order[j - 1]].count < g->tensors[t].count) {
-			order[j] = order[j - 1];
-			j--;
-		}
-		order[j] = t;
-	}
-
-	p->arena_floats = 0;
-	for (int i = 0; i < n_roots; i++) {
-		const int t = order[i];
-		const size_t size = align_up(g->tensors[t].count);
-		size_t at = 0;
-		int moved;
-
-		do {
-			moved = 0;
-			for (int j = 0; j < i; j++) {
-				const int u = order[j];
-				const size_t us = align_up(g->tensors[u].count);
-
-				if (first[u] > last[t] || first[t] > last[u])
-					continue; /* never alive together */
-				if (at < p->offset[u] + us && p->offset[u] < at + size) {
-					at = p->offset[u] + us;
-					moved = 1;
-				}
-			}
-		} while (moved);
-		p->offset[t] = at;
-		if (at + size > p->arena_floats)
-			p->arena_floats = at + size;
-	}
+	p->arena_floats =
+	    vigil_plan_arena(g->tensors, order, n_roots, first, last, tensor_floats, slot_floats, p->offset);
 	for (int t = 0; t < nt; t++)
 		if (!g->tensors[t].data)
 			p->offset[t] = p->offset[root_of(p, t)];

@@ -334,40 +334,7 @@ static int plan_arena(struct vigil_q8_program *p, const size_t *scratch)
 	for (int t = 0; t < nt; t++)
 		if (root_of(p, t) == t && !g->tensors[t].data && last[t] >= 0)
 			order[n_roots++] = t;
-	for (int i = 1; i < n_roots; i++) {
-		const int t = order[i];
-		int j = i;
-
-		while (j > 0 && bytes_of(&g->tensors[order[j - 1]]) < bytes_of(&g->tensors[t])) {
-			order[j] = order[j - 1];
-			j--;
-		}
-		order[j] = t;
-	}
-	p->arena_bytes = 0;
-	for (int i = 0; i < n_roots; i++) {
-		const int t = order[i];
-		const size_t size = bytes_of(&g->tensors[t]);
-		size_t at = 0;
-		int moved;
-
-		do {
-			moved = 0;
-			for (int j = 0; j < i; j++) {
-				const int u = order[j];
-
-				if (first[u] > last[t] || first[t] > last[u])
-					continue;
-				if (at < p->offset[u] + bytes_of(&g->tensors[u]) && p->offset[u] < at + size) {
-					at = p->offset[u] + bytes_of(&g->tensors[u]);
-					moved = 1;
-				}
-			}
-		} while (moved);
-		p->offset[t] = at;
-		if (at + size > p->arena_bytes)
-			p->arena_bytes = at + size;
-	}
+	p->arena_bytes = vigil_plan_arena(g->tensors, order, n_roots, first, last, bytes_of, bytes_of, p->offset);
 	for (int t = 0; t < nt; t++)
 		if (!g->tensors[t].data)
 			p->offset[t] = p->offset[root_of(p, t)];

@@ -341,6 +341,16 @@ static size_t align_up(size_t n)
 	return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
 }
 
+static size_t tensor_floats(const struct vigil_tensor *t)
+{
+	return t->count;
+}
+
+static size_t slot_floats(const struct vigil_tensor *t)
+{
+	return align_up(t->count);
+}
+
 static int plan(struct vigil_cl_exec *e)
 {
 	const struct vigil_graph *g = e->g;
@@ -384,41 +394,8 @@ static int plan(struct vigil_cl_exec *e)
 	for (int t = 0; t < nt; t++)
 		if (root_of(e, t) == t && last[t] >= 0 && (!g->tensors[t].data || e->const_act[t]))
 			order[n_roots++] = t;
-	for (int i = 1; i < n_roots; i++) {
-		const int t = order[i];
-		int j = i;
-
-		while (j > 0 && g->tensors[order[j - 1]].count < g->tensors[t].count) {
-			order[j] = order[j - 1];
-			j--;
-		}
-		order[j] = t;
-	}
-	e->act_floats = 0;
-	for (int i = 0; i < n_roots; i++) {
-		const int t = order[i];
-		const size_t size = align_up(g->tensors[t].count);
-		size_t at = 0;
-		int moved;
-
-		do {
-			moved = 0;
-			for (int j = 0; j < i; j++) {
-				const int u = order[j];
-				const size_t us = align_up(g->tensors[u].count);
-
-				if (first[u] > last[t] || first[t] > last[u])
-					continue;
-				if (at < e->offset[u] + us && e->offset[u] < at + size) {
-					at = e->offset[u] + us;
-					moved = 1;
-				}
-			}
-		} while (moved);
-		e->offset[t] = at;
-		if (at + size > e->act_floats)
-			e->act_floats = at + size;
-	}
+	e->act_floats =
+	    vigil_plan_arena(g->tensors, order, n_roots, first, last, tensor_floats, slot_floats, e->offset);
 	for (int t = 0; t < nt; t++)
 		if (e->offset[t] == NO_SLOT && e->offset[root_of(e, t)] != NO_SLOT)
 			e->offset[t] = e->offset[root_of(e, t)];
