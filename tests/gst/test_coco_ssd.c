@@ -71,7 +71,7 @@ GST_START_TEST(test_pets09_persons)
 	gchar *desc = g_strdup_printf("filesrc location=\"%s\" ! decodebin ! videoconvert ! identity eos-after=%d ! "
 				      "vigildetect model=coco-ssd labels=person ! vigilmetapublish location=\"%s\" ! "
 				      "fakesink sync=false",
-				      video, FRAMES, jsonl);
+				      video, FRAMES + 1, jsonl);
 	gchar *text = NULL, **lines;
 	int records = 0, tp = 0, n_det = 0, n_gt = 0;
 
@@ -116,6 +116,9 @@ GST_START_TEST(test_pets09_persons)
 			}
 		}
 		printf("PETS09 frame %d: %d persons detected, %d in the ground truth\n", frame, nd, ng);
+		/* the first FRAMES records are the first FRAMES frames, in order */
+		if (records < FRAMES)
+			ck_assert_int_eq(frame, records + 1);
 		n_det += nd;
 		n_gt += ng;
 		records++;
@@ -123,7 +126,9 @@ GST_START_TEST(test_pets09_persons)
 	}
 	printf("coco-ssd on %d PETS09 frames: recall %.3f (%d/%d), precision %.3f (%d/%d) at IoU 0.5\n", records,
 	       (double)tp / n_gt, tp, n_gt, (double)tp / n_det, tp, n_det);
-	ck_assert_int_eq(records, FRAMES);
+	/* identity eos-after=N passes N-1 buffers, answers GST_FLOW_EOS to the Nth, and passes later ones: a
+	 * threaded decoder may still push a few frames it had decoded before it sees that answer */
+	ck_assert_int_ge(records, FRAMES);
 	ck_assert_int_gt(n_gt, 0);
 	/* measured on 40 frames spread over the video: recall 0.69, precision 0.56 at the default threshold (the
 	 * misses are mostly people partly hidden or under 40 px tall); on these first frames about 0.5 */
