@@ -129,6 +129,17 @@ static void check_dmabuf(const struct vigil_capture_frame *f)
 			      "dmabuf plane %d differs from the frame", p);
 		munmap(m, (size_t)size);
 	}
+	/* one fd for every plane: the frame itself describes the dmabuf (what the OpenCL backend imports) */
+	if (f->num_planes == 1) {
+		const struct vigil_dmabuf *d = f->frame.dmabuf;
+		ck_assert_msg(d != NULL, "single-planar frame without frame.dmabuf");
+		ck_assert_int_eq(d->fd, f->dmabuf_fd[0]);
+		ck_assert_uint_eq(d->size, (size_t)lseek(d->fd, 0, SEEK_END));
+		for (int p = 0; p < 3 && f->frame.planes[p]; p++)
+			ck_assert_uint_eq(d->offsets[p], (size_t)(f->frame.planes[p] - f->frame.planes[0]));
+	} else {
+		ck_assert_msg(f->frame.dmabuf == NULL, "multi-planar frame with a single frame.dmabuf");
+	}
 }
 
 struct fmt_case {
