@@ -238,6 +238,7 @@ START_TEST(test_bad_dmabuf)
 	b.frame.dmabuf = &bad;
 	ck_assert_int_eq(vigil_detector_detect(cl, &b.frame, &out), -EBADF);
 	ck_assert_msg(strstr(vigil_last_error(), "not an open file descriptor") != NULL, "%s", vigil_last_error());
+	ck_assert_int_eq(vigil_detector_detect(cpu, &b.frame, &out), -EBADF); /* every backend checks it */
 	bad.fd = -1;
 	ck_assert_int_eq(vigil_detector_detect(cl, &b.frame, &out), -EBADF);
 	/* the chroma plane past the end */

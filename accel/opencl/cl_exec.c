@@ -1119,35 +1119,18 @@ int vigil_cl_exec_configure(struct vigil_cl_exec *e, const struct vigil_preproce
 	return grow_frame(e, total ? total : 1);
 }
 
-/* Checks a frame's DMABUF: an open fd, every plane inside it (what an import reads). Fills @p st. */
-static int check_dmabuf(const struct vigil_frame *f, int planes, struct stat *st)
+/* The buffer's identity for the import cache (vigil_frame_validate() checked the description). */
+static int check_dmabuf(const struct vigil_frame *f, struct stat *st)
 {
-	const struct vigil_dmabuf *d = f->dmabuf;
-
-	if (d->fd < 0 || fstat(d->fd, st) < 0)
-		return vigil_error(-EBADF, "frame DMABUF fd %d is not an open file descriptor", d->fd);
-	if (d->size == 0 || (S_ISREG(st->st_mode) && (off_t)d->size > st->st_size))
-		return vigil_error(-EINVAL, "frame DMABUF fd %d: size %zu, the buffer holds %lld bytes", d->fd, d->size,
-				   (long long)st->st_size);
-	for (int p = 0; p < planes; p++) {
-		const size_t rows = p == 0 || (f->format != VIGIL_FORMAT_NV12 && f->format != VIGIL_FORMAT_I420)
-					? (size_t)f->height
-					: ((size_t)f->height + 1) / 2;
-		const size_t need = (rows - 1) * (size_t)f->strides[p] + row_bytes(f->format, p, f->width);
-
-		if (d->offsets[p] > d->size || need > d->size - d->offsets[p] || d->offsets[p] > INT32_MAX)
-			return vigil_error(
-			    -EINVAL, "frame DMABUF fd %d: plane %d (offset %zu, %zu bytes) is outside its %zu bytes",
-			    d->fd, p, d->offsets[p], need, d->size);
-	}
+	if (f->dmabuf->fd < 0 || fstat(f->dmabuf->fd, st) < 0)
+		return vigil_error(-EBADF, "frame DMABUF fd %d is not an open file descriptor", f->dmabuf->fd);
 	return 0;
 }
 
 /* An imported DMABUF frame: the preprocess kernel reads the buffer itself, with the frame's strides and the
  * planes' offsets in it, through the taps that hold frame rows. 0: enqueued; 1: not imported (the copy path
  * follows); negative: error. */
-static int enqueue_import(struct vigil_cl_exec *e, const struct vigil_frame *f, int planes, const struct stat *fs,
-			  cl_mem *mem)
+static int enqueue_import(struct vigil_cl_exec *e, const struct vigil_frame *f, const struct stat *fs, cl_mem *mem)
 {
 	cl_int status;
 	int ret;
@@ -1172,7 +1155,6 @@ static int enqueue_import(struct vigil_cl_exec *e, const struct vigil_frame *f, 
 		e->logged |= LOG_IMPORT_FAILED;
 		return 1;
 	}
-	(void)planes;
 	if (!(e->logged & LOG_IMPORT)) {
 		vigil_log("opencl", VIGIL_LOG_INFO, "frame path: DMABUF import (%s), no copy",
 			  vigil_cl_import_name(e->imports.api.kind));
@@ -1197,9 +1179,9 @@ static int enqueue_frame(struct vigil_cl_exec *e, const struct vigil_preprocess 
 	if (f->dmabuf) {
 		struct stat fs;
 
-		ret = check_dmabuf(f, planes, &fs);
+		ret = check_dmabuf(f, &fs);
 		if (ret == 0)
-			ret = enqueue_import(e, f, planes, &fs, &imported);
+			ret = enqueue_import(e, f, &fs, &imported);
 		if (ret < 0)
 			return ret;
 		if (ret == 0) {

@@ -184,8 +184,9 @@ struct vigil_frame {
 	 * device that cannot import (it uploads the rows it samples, once per frame). An OpenCL device with
 	 * cl_khr_external_memory_dma_buf or cl_arm_import_memory imports the buffer instead (zero-copy; imports are
 	 * cached per buffer, keyed by fd, size and the buffer's inode, so a ring of capture buffers is imported
-	 * once each). The OpenCL backend checks the description: a closed fd or a plane outside size fails the
-	 * call with -EBADF / -EINVAL. Which path a detector took is logged once (domain "opencl").
+	 * once each). vigil_detector_detect() checks the description on every backend: a closed or negative fd
+	 * fails the call with -EBADF, a plane outside size with -EINVAL. Which path a detector took is logged once
+	 * (domain "opencl").
 	 */
 	const struct vigil_dmabuf *dmabuf;
 };
