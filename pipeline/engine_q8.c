@@ -616,7 +616,16 @@ static int run_op(const struct vigil_q8_program *p, void *arena, struct vigil_po
 			memcpy(ins, s->a.concat.in, sizeof(ins));
 			for (int k = 0; k < op->n_inputs; k++)
 				ins[k].data = vigil_q8_program_tensor(p, arena, op->inputs[k]);
-			if (s->is_signed)
+#if VIGIL_Q8_HAVE_AVX2
+			if (p->avx2 && s->is_signed)
+				vigil_i8_concat__avx2(ins, op->n_inputs, s->a.concat.outer, o->quant.scale,
+						      o->quant.zero_point, out);
+			else if (p->avx2)
+				vigil_u8_concat__avx2(ins, op->n_inputs, s->a.concat.outer, o->quant.scale,
+						      o->quant.zero_point, out);
+			else
+#endif
+			    if (s->is_signed)
 				vigil_i8_concat__c(ins, op->n_inputs, s->a.concat.outer, o->quant.scale,
 						   o->quant.zero_point, out);
 			else

@@ -289,6 +289,59 @@ START_TEST(test_requant_edges)
 }
 END_TEST
 
+/* CONCATENATION with rescaling: random scales/zero points (some inputs equal to the output's: copied), block lengths
+ * not multiples of 8, values mapped past both ends of the type (saturation), ties of roundf. */
+START_TEST(test_concat_random)
+{
+	uint64_t st = seed + 4;
+
+	ck_assert_msg(__builtin_cpu_supports("avx2"), "this x86-64 CPU has no AVX2: the AVX2 kernels cannot be tested");
+	for (int iter = 0; iter < 500; iter++) {
+		const int is_signed = iter % 2, n = rnd(&st, 1, 6), outer = rnd(&st, 1, 5);
+		const float out_s = rnd_f(&st, 0.01f, 0.2f);
+		const int32_t out_zp = is_signed ? rnd(&st, -128, 127) : rnd(&st, 0, 255);
+		struct vigil_q8_concat_input in[6];
+		uint8_t *data[6], *o1, *o2;
+		size_t total = 0;
+
+		for (int i = 0; i < n; i++) {
+			const int same = rnd(&st, 0, 3) == 0;
+
+			in[i].block = (size_t)rnd(&st, 1, 70);
+			/* ratios like 0.5, 1.5, 2 make exact .5 ties; others arbitrary, some large (saturating) */
+			in[i].scale = same                  ? out_s
+				      : rnd(&st, 0, 2) == 0 ? out_s * (float)rnd(&st, 1, 8) * 0.5f
+							    : rnd_f(&st, 0.001f, 1.0f);
+			in[i].zero_point = same ? out_zp : is_signed ? rnd(&st, -128, 127) : rnd(&st, 0, 255);
+			data[i] = malloc(in[i].block * (size_t)outer);
+			ck_assert(data[i] != NULL);
+			for (size_t j = 0; j < in[i].block * (size_t)outer; j++)
+				data[i][j] = (uint8_t)rnd(&st, 0, 255);
+			in[i].data = data[i];
+			total += in[i].block * (size_t)outer;
+		}
+		o1 = malloc(total);
+		o2 = malloc(total);
+		ck_assert(o1 && o2);
+		if (is_signed) {
+			vigil_i8_concat__c(in, n, (size_t)outer, out_s, out_zp, (int8_t *)o1);
+			vigil_i8_concat__avx2(in, n, (size_t)outer, out_s, out_zp, (int8_t *)o2);
+		} else {
+			vigil_u8_concat__c(in, n, (size_t)outer, out_s, out_zp, o1);
+			vigil_u8_concat__avx2(in, n, (size_t)outer, out_s, out_zp, o2);
+		}
+		for (size_t j = 0; j < total; j++)
+			ck_assert_msg(o1[j] == o2[j],
+				      "seed %" PRIu64 " iter %d (%s, %d inputs) element %zu: C %d, AVX2 %d", seed, iter,
+				      is_signed ? "int8" : "uint8", n, j, o1[j], o2[j]);
+		for (int i = 0; i < n; i++)
+			free(data[i]);
+		free(o1);
+		free(o2);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("q8_simd");
@@ -302,6 +355,7 @@ int main(void)
 	tcase_add_test(tc, test_gemm_random);
 	tcase_add_test(tc, test_dw_random);
 	tcase_add_test(tc, test_requant_edges);
+	tcase_add_test(tc, test_concat_random);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	return tu_run(s, CK_FORK);

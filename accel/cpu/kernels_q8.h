@@ -183,6 +183,12 @@ void vigil_u8_concat__c(const struct vigil_q8_concat_input *in, int n, size_t ou
 			int32_t out_zero_point, uint8_t *out);
 void vigil_i8_concat__c(const struct vigil_q8_concat_input *in, int n, size_t outer, float out_scale,
 			int32_t out_zero_point, int8_t *out);
+#if VIGIL_Q8_HAVE_AVX2
+void vigil_u8_concat__avx2(const struct vigil_q8_concat_input *in, int n, size_t outer, float out_scale,
+			   int32_t out_zero_point, uint8_t *out);
+void vigil_i8_concat__avx2(const struct vigil_q8_concat_input *in, int n, size_t outer, float out_scale,
+			   int32_t out_zero_point, int8_t *out);
+#endif
 
 /* 256-entry lookup table of a uint8/int8 element-wise function (TFLite's LOGISTIC on 8-bit tensors), indexed by the
  * raw byte. */

@@ -10,13 +10,15 @@
 #if VIGIL_Q8_HAVE_AVX2
 #include <errno.h>
 #include <immintrin.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MR 6             /* output pixels per micro-tile */
 #define NR 16            /* output channels per micro-tile (two int32 vectors) */
 #define TILE_BYTES 49152 /* int16 activation tile: MR-multiple pixels x kp, kept in L1/L2 */
-#define AVX2 __attribute__((target("avx2,fma")))
+/* no fma: the float requantization must stay a separate multiply and add/clamp, as in the reference */
+#define AVX2 __attribute__((target("avx2")))
 
 static size_t round_up(size_t v, size_t m)
 {
@@ -361,6 +363,9 @@ AVX2 void vigil_q8_conv_gemm__avx2(const struct vigil_q8_conv_args *a, const str
 
 /* ---- depthwise ----------------------------------------------------------------------------------------------- */
 
+/* The input offset is folded into the bias: sum_t (x + xo) * w' = sum_t x * w' + xo * sum_t w' (w' = w + wo), so the
+ * kernel multiplies raw inputs; a padded tap reads the zero point (x = -xo), which contributes x * w' + xo * w' = 0
+ * as the reference's skipped tap does. */
 int vigil_q8_dw_pack(const struct vigil_q8_conv_args *a, int is_signed, struct vigil_q8_dw *d)
 {
 	const int8_t *ws = a->weights;
@@ -379,9 +384,10 @@ int vigil_q8_dw_pack(const struct vigil_q8_conv_args *a, int is_signed, struct v
 	for (int t = 0; t < d->taps; t++)
 		for (int c = 0; c < d->c; c++) {
 			const size_t src = (size_t)t * d->c + c;
+			const int32_t w = (is_signed ? (int32_t)ws[src] : (int32_t)wu[src]) + a->weights_offset;
 
-			d->w[((size_t)(t / 2) * d->cp + c) * 2 + t % 2] =
-			    (int16_t)((is_signed ? (int32_t)ws[src] : (int32_t)wu[src]) + a->weights_offset);
+			d->w[((size_t)(t / 2) * d->cp + c) * 2 + t % 2] = (int16_t)w;
+			d->rq.bias[c] += a->input_offset * w;
 		}
 	return 0;
 }
@@ -393,25 +399,69 @@ void vigil_q8_dw_free(struct vigil_q8_dw *d)
 	memset(d, 0, sizeof(*d));
 }
 
-static inline AVX2 __m128i load8(const uint8_t *p)
+static inline AVX2 __m256i widen16(__m128i v, int sg)
 {
-	return _mm_loadl_epi64((const __m128i *)p);
+	return sg ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v);
 }
 
-/* 8 channels from c: sum over tap pairs of ((x_t0 + xo), (x_t1 + xo)) . ((w_t0 + wo), (w_t1 + wo)) */
-static inline AVX2 __m256i dw_acc8(const uint8_t *const *src, const struct vigil_q8_dw *d, int c, __m256i off, int sg)
+/* 16 channels from c of one output pixel: taps paired as int16 (x_t0, x_t1) . (w_t0, w_t1) on vpmaddwd */
+static inline __attribute__((always_inline)) AVX2 void dw16(const uint8_t *const *src, const struct vigil_q8_dw *d,
+							    int pairs, int c, int sg, uint8_t *o)
+{
+	__m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
+	const int16_t *w = d->w + (size_t)c * 2;
+
+	for (int p = 0; p < pairs; p++, w += (size_t)d->cp * 2) {
+		const __m128i x0 = _mm_loadu_si128((const __m128i *)(src[2 * p] + c));
+		const __m128i x1 = _mm_loadu_si128((const __m128i *)(src[2 * p + 1] + c));
+
+		acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(widen16(_mm_unpacklo_epi8(x0, x1), sg),
+								_mm256_load_si256((const __m256i *)w)));
+		acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(widen16(_mm_unpackhi_epi8(x0, x1), sg),
+								_mm256_load_si256((const __m256i *)(w + 16))));
+	}
+	_mm_storeu_si128((__m128i *)(o + c), pack16(rq8(acc0, &d->rq, c), rq8(acc1, &d->rq, c + 8), sg));
+}
+
+/* 8 channels from c */
+static inline __attribute__((always_inline)) AVX2 void dw8(const uint8_t *const *src, const struct vigil_q8_dw *d,
+							   int pairs, int c, int sg, uint8_t *o)
 {
 	__m256i acc = _mm256_setzero_si256();
+	const int16_t *w = d->w + (size_t)c * 2;
 
-	for (int p = 0; p < d->pairs; p++) {
-		const __m128i xi = _mm_unpacklo_epi8(load8(src[2 * p] + c), load8(src[2 * p + 1] + c));
-		const __m256i x = _mm256_add_epi16(sg ? _mm256_cvtepi8_epi16(xi) : _mm256_cvtepu8_epi16(xi), off);
+	for (int p = 0; p < pairs; p++, w += (size_t)d->cp * 2) {
+		const __m128i xi = _mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(src[2 * p] + c)),
+						     _mm_loadl_epi64((const __m128i *)(src[2 * p + 1] + c)));
 
-		acc = _mm256_add_epi32(
-		    acc,
-		    _mm256_madd_epi16(x, _mm256_load_si256((const __m256i *)(d->w + ((size_t)p * d->cp + c) * 2))));
+		acc = _mm256_add_epi32(acc, _mm256_madd_epi16(widen16(xi, sg), _mm256_load_si256((const __m256i *)w)));
 	}
-	return acc;
+	_mm_storel_epi64((__m128i *)(o + c), pack8(rq8(acc, &d->rq, c), sg));
+}
+
+static inline __attribute__((always_inline)) AVX2 void dw_pixel(const uint8_t *const *src, const struct vigil_q8_dw *d,
+								int pairs, int sg, uint8_t *o)
+{
+	int c = 0;
+
+	for (; c + 16 <= d->c; c += 16)
+		dw16(src, d, pairs, c, sg, o);
+	if (c + 8 <= d->c) {
+		dw8(src, d, pairs, c, sg, o);
+		c += 8;
+	}
+	if (c < d->c) {
+		int32_t acc[8] = { 0 };
+		const int c0 = c;
+
+		for (; c < d->c; c++)
+			for (int t = 0; t < d->taps; t++) {
+				const int32_t x = sg ? ((const int8_t *)src[t])[c] : src[t][c];
+
+				acc[c - c0] += x * d->w[((size_t)(t / 2) * d->cp + c) * 2 + t % 2];
+			}
+		vigil_q8_requant__avx2(acc, c0, d->c - c0, &d->rq, o + c0);
+	}
 }
 
 AVX2 void vigil_q8_dwconv__avx2(const struct vigil_q8_conv_args *a, const struct vigil_q8_dw *d, const void *zeros,
@@ -419,39 +469,91 @@ AVX2 void vigil_q8_dwconv__avx2(const struct vigil_q8_conv_args *a, const struct
 {
 	const uint8_t *in = a->input;
 	uint8_t *out = a->output;
-	const int c8 = d->c / 8 * 8, sg = d->rq.is_signed;
-	const __m256i off = _mm256_set1_epi16((int16_t)a->input_offset);
+	const int sg = d->rq.is_signed;
+	const size_t c = (size_t)d->c;
 	const uint8_t *src[2 * ((VIGIL_Q8_DW_MAX_TAPS + 1) / 2)];
+	const uint8_t *row[VIGIL_Q8_DW_MAX_TAPS];
 
-	for (int oy = y0; oy < y1; oy++)
-		for (int ox = 0; ox < a->out_w; ox++) {
-			const int iy = oy * a->stride_h - a->pad_top, ix = ox * a->stride_w - a->pad_left;
-			uint8_t *o = out + ((size_t)oy * a->out_w + ox) * d->c;
+	for (int oy = y0; oy < y1; oy++) {
+		const int iy = oy * a->stride_h - a->pad_top;
 
-			for (int t = 0; t < d->taps; t++) {
-				const int y = iy + t / a->kw * a->dil_h, x = ix + t % a->kw * a->dil_w;
+		for (int ky = 0; ky < a->kh; ky++) {
+			const int y = iy + ky * a->dil_h;
 
-				src[t] = y < 0 || y >= a->in_h || x < 0 || x >= a->in_w
-					     ? (const uint8_t *)zeros
-					     : in + ((size_t)y * a->in_w + x) * d->c;
-			}
-			src[d->taps] = zeros; /* partner of an odd last tap (weight 0) */
-			for (int c = 0; c < c8; c += 8)
-				_mm_storel_epi64((__m128i *)(o + c),
-						 pack8(rq8(dw_acc8(src, d, c, off, sg), &d->rq, c), sg));
-			if (c8 < d->c) {
-				int32_t acc[8] = { 0 };
-
-				for (int c = c8; c < d->c; c++)
-					for (int t = 0; t < d->taps; t++) {
-						const int32_t x = sg ? ((const int8_t *)src[t])[c] : src[t][c];
-
-						acc[c - c8] += (x + a->input_offset) *
-							       d->w[((size_t)(t / 2) * d->cp + c) * 2 + t % 2];
-					}
-				vigil_q8_requant__avx2(acc, c8, d->c - c8, &d->rq, o + c8);
-			}
+			row[ky] = y < 0 || y >= a->in_h ? NULL : in + (size_t)y * a->in_w * c;
 		}
+		for (int ox = 0; ox < a->out_w; ox++) {
+			const int ix = ox * a->stride_w - a->pad_left;
+			uint8_t *o = out + ((size_t)oy * a->out_w + ox) * c;
+
+			for (int ky = 0, t = 0; ky < a->kh; ky++)
+				for (int kx = 0; kx < a->kw; kx++, t++) {
+					const int x = ix + kx * a->dil_w;
+
+					src[t] = !row[ky] || x < 0 || x >= a->in_w ? (const uint8_t *)zeros
+										   : row[ky] + (size_t)x * c;
+				}
+			src[d->taps] = zeros; /* partner of an odd last tap (weight 0) */
+			if (d->pairs == 5)
+				dw_pixel(src, d, 5, sg, o); /* 3x3, unrolled */
+			else
+				dw_pixel(src, d, d->pairs, sg, o);
+		}
+	}
 }
+
+/* ---- concatenation with rescaling ------------------------------------------------------------------------------ */
+
+/* roundf (half away from zero) of 8 floats, exactly: trunc, plus one where the dropped fraction is >= 0.5 */
+static inline AVX2 __m256i round_away8(__m256 v)
+{
+	const __m256 sign = _mm256_and_ps(v, _mm256_set1_ps(-0.0f));
+	const __m256 av = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
+	const __m256 t = _mm256_round_ps(av, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+	const __m256 up = _mm256_cmp_ps(_mm256_sub_ps(av, t), _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+	const __m256 r = _mm256_add_ps(t, _mm256_and_ps(up, _mm256_set1_ps(1.0f)));
+
+	return _mm256_cvttps_epi32(_mm256_or_ps(r, sign));
+}
+
+#define DEFINE_CONCAT_AVX2(NAME, T, LO, HI, CVT, PACK)                                                                 \
+	AVX2 void NAME(const struct vigil_q8_concat_input *in, int n, size_t outer, float out_scale,                   \
+		       int32_t out_zero_point, T *out)                                                                 \
+	{                                                                                                              \
+		const float inverse = 1.0f / out_scale;                                                                \
+		for (size_t k = 0; k < outer; k++)                                                                     \
+			for (int i = 0; i < n; i++) {                                                                  \
+				const T *src = (const T *)in[i].data + k * in[i].block;                                \
+				if (in[i].zero_point == out_zero_point && in[i].scale == out_scale) {                  \
+					memcpy(out, src, in[i].block * sizeof(T));                                     \
+				} else {                                                                               \
+					const float scale = in[i].scale * inverse;                                     \
+					const float bias = (float)-in[i].zero_point * scale;                           \
+					const __m256 vs = _mm256_set1_ps(scale), vb = _mm256_set1_ps(bias);            \
+					const __m256i zp = _mm256_set1_epi32(out_zero_point);                          \
+					size_t j = 0;                                                                  \
+					for (; j + 8 <= in[i].block; j += 8) {                                         \
+						const __m256 prod =                                                    \
+						    _mm256_mul_ps(_mm256_cvtepi32_ps(CVT(                              \
+								      _mm_loadl_epi64((const __m128i *)(src + j)))),   \
+								  vs);                                                 \
+						__m256i v =                                                            \
+						    _mm256_add_epi32(round_away8(_mm256_add_ps(prod, vb)), zp);        \
+						v = _mm256_min_epi32(_mm256_max_epi32(v, _mm256_set1_epi32(LO)),       \
+								     _mm256_set1_epi32(HI));                           \
+						_mm_storel_epi64((__m128i *)(out + j), pack8(v, PACK));                \
+					}                                                                              \
+					for (; j < in[i].block; j++) {                                                 \
+						const float prod = (float)src[j] * scale;                              \
+						const int32_t v = (int32_t)roundf(prod + bias) + out_zero_point;       \
+						out[j] = (T)(v < LO ? LO : v > HI ? HI : v);                           \
+					}                                                                              \
+				}                                                                                      \
+				out += in[i].block;                                                                    \
+			}                                                                                              \
+	}
+
+DEFINE_CONCAT_AVX2(vigil_u8_concat__avx2, uint8_t, 0, 255, _mm256_cvtepu8_epi32, 0)
+DEFINE_CONCAT_AVX2(vigil_i8_concat__avx2, int8_t, -128, 127, _mm256_cvtepi8_epi32, 1)
 
 #endif
