@@ -14,6 +14,7 @@
 #include "flatbuf.h"
 #include "kernels_q8.h"
 #include "testutil.h"
+#include "threadpool.h"
 #include "tflite.h"
 #include "vigil/vigil.h"
 
@@ -165,6 +166,79 @@ START_TEST(test_ssd_fixedpoint_close)
 	vigil_q8_program_destroy(pf);
 	vigil_q8_program_destroy(px);
 	vigil_graph_free(&g);
+	free(model);
+}
+END_TEST
+
+/* The optimised kernels on 1, 2 and 4 threads give the reference kernels' (VIGIL_Q8_REFERENCE=1) raw tensors (the
+ * uint8 box and score tensors fed to the post-process) and outputs byte for byte, with either requantization; with
+ * fp32 the outputs are also TFLite's. Under VIGIL_FORCE_C=1 (suite quant_force_c) the "optimised" program runs the C
+ * kernels too. */
+START_TEST(test_ssd_threads)
+{
+	static const int threads[] = { 1, 2, 4 };
+	struct vigil_graph g;
+	size_t n;
+	size_t in_n;
+	uint8_t *model = read_model(&n), *input = read_set_file(0, "test_image", "input_300x300x3.uint8.bin", &in_n);
+
+	ck_assert_uint_eq(in_n, 300 * 300 * 3);
+	ck_assert_int_eq(vigil_tflite_import(model, n, SSD_MODEL, &g), 0);
+	for (int rq = 0; rq < 2; rq++) {
+		const enum vigil_q8_requant mode = rq ? VIGIL_Q8_REQUANT_FIXEDPOINT : VIGIL_Q8_REQUANT_FP32;
+		const struct vigil_op *pp = &g.ops[g.n_ops - 1];
+		struct vigil_q8_program *ref, *p;
+		struct vigil_pool *pool;
+		void *ref_arena, *arena;
+		float *ref_out[4], *out[4];
+
+		ck_assert_int_eq(pp->kind, VIGIL_OP_DETECTION_POSTPROCESS);
+		setenv("VIGIL_Q8_REFERENCE", "1", 1);
+		ck_assert_int_eq(vigil_q8_program_create(&g, mode, &ref), 0);
+		unsetenv("VIGIL_Q8_REFERENCE");
+		ck_assert_int_eq(vigil_q8_program_create(&g, mode, &p), 0);
+		ref_arena = aligned_alloc(64, vigil_q8_program_arena_bytes(ref, 1));
+		ck_assert(ref_arena != NULL);
+		run_set(ref, &g, ref_arena, 1, ref_out); /* test_image */
+		for (int t = 0; t < 3; t++) {
+			ck_assert_int_eq(vigil_pool_create(threads[t], &pool), 0);
+			arena = aligned_alloc(64, vigil_q8_program_arena_bytes(p, threads[t]));
+			ck_assert(arena != NULL);
+			memset(arena, 0x5a, vigil_q8_program_arena_bytes(p, threads[t]));
+			memcpy(vigil_q8_program_tensor(p, arena, g.inputs[0]), input, 300 * 300 * 3);
+			ck_assert_int_eq(vigil_q8_program_run(p, arena, pool), 0);
+			for (int k = 0; k < 2; k++) {
+				const uint8_t *a = vigil_q8_program_tensor(ref, ref_arena, pp->inputs[k]);
+				const uint8_t *b = vigil_q8_program_tensor(p, arena, pp->inputs[k]);
+
+				for (size_t i = 0; i < g.tensors[pp->inputs[k]].count; i++)
+					ck_assert_msg(a[i] == b[i],
+						      "%s, %d threads: raw %s tensor [%zu]: reference %d, optimised %d",
+						      rq ? "fixedpoint" : "fp32", threads[t], k ? "score" : "box", i,
+						      a[i], b[i]);
+			}
+			for (int k = 0; k < 4; k++) {
+				out[k] = vigil_q8_program_tensor(p, arena, g.outputs[k]);
+				ck_assert(memcmp(out[k], ref_out[k], g.tensors[g.outputs[k]].count * sizeof(float)) ==
+					  0);
+			}
+			if (mode == VIGIL_Q8_REQUANT_FP32) {
+				size_t bytes;
+				float *tfl = (float *)read_set_file(
+				    0, "test_image", "out0_TFLite_Detection_PostProcess.float32.bin", &bytes);
+
+				ck_assert(memcmp(tfl, out[0], bytes) == 0);
+				free(tfl);
+			}
+			free(arena);
+			vigil_pool_destroy(pool);
+		}
+		free(ref_arena);
+		vigil_q8_program_destroy(ref);
+		vigil_q8_program_destroy(p);
+	}
+	vigil_graph_free(&g);
+	free(input);
 	free(model);
 }
 END_TEST
@@ -738,6 +812,7 @@ int main(void)
 #endif
 	tcase_set_timeout(model, 300);
 	tcase_add_test(model, test_detector_coco_ssd);
+	tcase_add_test(model, test_ssd_threads);
 #ifndef VIGIL_TEST_SANITIZED
 	tcase_add_test(model, test_ssd_reference_kernels); /* the reference kernels are slow under ASan */
 #endif
