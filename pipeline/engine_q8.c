@@ -486,8 +486,8 @@ struct conv_task {
 static void conv_task(void *ctx, int task, int n_tasks)
 {
 	const struct conv_task *t = ctx;
-	/* GEMM ranges start at multiples of 6 pixels (one micro-tile) so that threads do not split a tile */
-	const int gran = t->s->has_gemm ? 6 : 1;
+	/* GEMM ranges start at multiples of one micro-tile */
+	const int gran = t->s->has_gemm ? VIGIL_Q8_GEMM_MR : 1;
 	const int blocks = (t->units + gran - 1) / gran;
 	const int u0 = (int)((int64_t)blocks * task / n_tasks) * gran;
 	int u1 = (int)((int64_t)blocks * (task + 1) / n_tasks) * gran;
@@ -508,7 +508,7 @@ static void run_conv_avx2(const struct vigil_q8_program *p, const struct q8_step
 			  void *arena, struct vigil_pool *pool)
 {
 	struct conv_task t = { p, s, *a, arena, s->has_gemm ? a->out_h * a->out_w : a->out_h };
-	const int gran = s->has_gemm ? 6 : 1;
+	const int gran = s->has_gemm ? VIGIL_Q8_GEMM_MR : 1;
 	int n = vigil_pool_threads(pool);
 	const uint64_t min_macs = 200000; /* per task: below this waking a thread costs more than it saves */
 
@@ -527,11 +527,12 @@ static void run_conv_avx2(const struct vigil_q8_program *p, const struct q8_step
 }
 #endif
 
+/* CPU time of the calling thread: per-operator profiles stay meaningful on a loaded machine (single-threaded runs) */
 static double now_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 

@@ -43,7 +43,7 @@ void *vigil_q8_program_tensor(const struct vigil_q8_program *program, void *aren
  * inverted box. The results do not depend on the thread count. */
 int vigil_q8_program_run(const struct vigil_q8_program *program, void *arena, struct vigil_pool *pool);
 
-/* The same, adding each operator's wall-clock milliseconds to op_ms[i] (n_ops entries) when op_ms is not NULL. */
+/* The same, adding each operator's milliseconds of the calling thread's CPU time to op_ms[i] (n_ops entries) when op_ms is not NULL. */
 int vigil_q8_program_run_profiled(const struct vigil_q8_program *program, void *arena, struct vigil_pool *pool,
 				  double *op_ms);
 int vigil_q8_program_n_ops(const struct vigil_q8_program *program);

@@ -156,8 +156,8 @@ START_TEST(test_gemm_random)
 		ck_assert(scratch != NULL);
 		a.output = b.o2;
 		memset(b.o2, 0xa5, (size_t)a.out_h * a.out_w * a.out_c);
-		/* whole range, or split at a multiple of 6 pixels (one micro-tile) as threads split it */
-		split = rnd(&st, 0, 1) ? 0 : rnd(&st, 0, a.out_h * a.out_w / 6) * 6;
+		/* whole range, or split at a multiple of a micro-tile as threads split it */
+		split = rnd(&st, 0, 1) ? 0 : rnd(&st, 0, a.out_h * a.out_w / VIGIL_Q8_GEMM_MR) * VIGIL_Q8_GEMM_MR;
 		if (split)
 			vigil_q8_conv_gemm__avx2(&a, &g, scratch, 0, split);
 		vigil_q8_conv_gemm__avx2(&a, &g, scratch, split, a.out_h * a.out_w);

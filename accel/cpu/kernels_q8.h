@@ -112,7 +112,9 @@ struct vigil_q8_requant_vec {
 };
 
 /* Weights of a convolution packed for the AVX2 GEMM: K = kh*kw*in_c rounded up to even (kp), out_c rounded up to
- * 16 (np); panel layout [np/16][kp/2][16][2] int16 holding w - zw (zero padded). */
+ * 24 (np); panel layout [np/24][kp/2][24][2] int16 holding w - zw (zero padded). Pixel ranges given to the kernel
+ * should start at multiples of VIGIL_Q8_GEMM_MR (one micro-tile). */
+#define VIGIL_Q8_GEMM_MR 4
 struct vigil_q8_gemm {
 	int k, kp, n, np;
 	int16_t *w;

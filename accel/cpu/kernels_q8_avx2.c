@@ -14,9 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MR 6             /* output pixels per micro-tile */
-#define NR 16            /* output channels per micro-tile (two int32 vectors) */
-#define TILE_BYTES 49152 /* int16 activation tile: MR-multiple pixels x kp, kept in L1/L2 */
+#define MR VIGIL_Q8_GEMM_MR /* output pixels per micro-tile */
+#define NR 24               /* output channels per micro-tile (three int32 vectors) */
+#define DW_CP 16            /* depthwise channels padded to a multiple of this */
+#define TILE_BYTES 49152    /* int16 activation tile: MR-multiple pixels x kp, kept in L1/L2 */
 /* no fma: the float requantization must stay a separate multiply and add/clamp, as in the reference */
 #define AVX2 __attribute__((target("avx2")))
 
@@ -122,7 +123,7 @@ static inline AVX2 __m256i rq8(__m256i acc, const struct vigil_q8_requant_vec *r
 
 		f = _mm256_max_ps(f, _mm256_set1_ps((float)(rq->act_min - rq->output_offset)));
 		f = _mm256_min_ps(f, _mm256_set1_ps((float)(rq->act_max - rq->output_offset)));
-		r = _mm256_add_epi32(_mm256_cvtps_epi32(f), zp);
+		return _mm256_add_epi32(_mm256_cvtps_epi32(f), zp); /* within act_min..act_max already */
 	} else {
 		r = _mm256_sllv_epi32(acc, _mm256_loadu_si256((const __m256i *)(rq->lshift + c)));
 		r = srdhm8(r, _mm256_loadu_si256((const __m256i *)(rq->mult + c)));
@@ -214,27 +215,26 @@ size_t vigil_q8_gemm_scratch_bytes(const struct vigil_q8_gemm *g)
 static inline AVX2 void widen(const void *src, int16_t *dst, int n, int32_t xo, int is_signed)
 {
 	const __m256i off = _mm256_set1_epi16((int16_t)xo);
+	const uint8_t *s = src;
 	int i = 0;
 
-	if (is_signed) {
-		const int8_t *s = src;
+	for (; i + 16 <= n; i += 16) {
+		const __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
 
-		for (; i + 16 <= n; i += 16)
-			_mm256_storeu_si256(
-			    (__m256i *)(dst + i),
-			    _mm256_add_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(s + i))), off));
-		for (; i < n; i++)
-			dst[i] = (int16_t)(s[i] + xo);
-	} else {
-		const uint8_t *s = src;
-
-		for (; i + 16 <= n; i += 16)
-			_mm256_storeu_si256(
-			    (__m256i *)(dst + i),
-			    _mm256_add_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(s + i))), off));
-		for (; i < n; i++)
-			dst[i] = (int16_t)(s[i] + xo);
+		_mm256_storeu_si256(
+		    (__m256i *)(dst + i),
+		    _mm256_add_epi16(is_signed ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v), off));
 	}
+	if (i + 8 <= n) {
+		const __m128i v = _mm_loadl_epi64((const __m128i *)(s + i));
+
+		_mm_storeu_si128((__m128i *)(dst + i),
+				 _mm_add_epi16(is_signed ? _mm_cvtepi8_epi16(v) : _mm_cvtepu8_epi16(v),
+					       _mm256_castsi256_si128(off)));
+		i += 8;
+	}
+	for (; i < n; i++)
+		dst[i] = (int16_t)((is_signed ? (int32_t)(int8_t)s[i] : (int32_t)s[i]) + xo);
 }
 
 /* Rows of the activation tile for output pixels p..p+rows-1 (then zero rows up to rows_pad): the kh*kw*in_c inputs
@@ -289,11 +289,12 @@ static AVX2 void pack_rows(const struct vigil_q8_conv_args *a, const struct vigi
 }
 
 #define BCAST(i) _mm256_set1_epi32(load32(a + (size_t)(i)*kp + 2 * q))
-#define STEP(i, c0, c1)                                                                                                \
+#define STEP(i, c0, c1, c2)                                                                                            \
 	do {                                                                                                           \
 		const __m256i b = BCAST(i);                                                                            \
 		c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(b, w0));                                                   \
 		c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(b, w1));                                                   \
+		c2 = _mm256_add_epi32(c2, _mm256_madd_epi16(b, w2));                                                   \
 	} while (0)
 
 static inline int32_t load32(const int16_t *p)
@@ -304,36 +305,40 @@ static inline int32_t load32(const int16_t *p)
 	return v;
 }
 
-/* MR x NR block: rows of @p a (stride kp int16), panel @p w ([kp/2][16][2]); stores the @p rows x @p cols valid */
+/* MR x NR block (4 pixels x 24 channels: 12 accumulators, 3 weight vectors, 1 broadcast = the 16 ymm registers;
+ * per k pair 12 vpmaddwd, 12 vpaddd, 4 broadcasts): rows of @p a (stride kp int16), panel @p w ([kp/2][24][2]);
+ * stores the @p rows x @p cols valid outputs */
 static inline AVX2 void micro(const int16_t *a, int kp, const int16_t *w, const struct vigil_q8_requant_vec *rq, int c,
 			      int rows, int cols, uint8_t *out, size_t out_stride)
 {
-	__m256i a00 = _mm256_setzero_si256(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
-	__m256i a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
-	__m256i acc[MR][2];
+	__m256i a00 = _mm256_setzero_si256(), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
+	__m256i a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
+	__m256i acc[MR][3];
 
 	for (int q = 0; q < kp / 2; q++) {
-		const __m256i w0 = _mm256_load_si256((const __m256i *)(w + (size_t)q * 32));
-		const __m256i w1 = _mm256_load_si256((const __m256i *)(w + (size_t)q * 32 + 16));
+		const __m256i w0 = _mm256_load_si256((const __m256i *)(w + (size_t)q * 48));
+		const __m256i w1 = _mm256_load_si256((const __m256i *)(w + (size_t)q * 48 + 16));
+		const __m256i w2 = _mm256_load_si256((const __m256i *)(w + (size_t)q * 48 + 32));
 
-		STEP(0, a00, a01);
-		STEP(1, a10, a11);
-		STEP(2, a20, a21);
-		STEP(3, a30, a31);
-		STEP(4, a40, a41);
-		STEP(5, a50, a51);
+		STEP(0, a00, a01, a02);
+		STEP(1, a10, a11, a12);
+		STEP(2, a20, a21, a22);
+		STEP(3, a30, a31, a32);
 	}
-	acc[0][0] = a00, acc[0][1] = a01, acc[1][0] = a10, acc[1][1] = a11, acc[2][0] = a20, acc[2][1] = a21;
-	acc[3][0] = a30, acc[3][1] = a31, acc[4][0] = a40, acc[4][1] = a41, acc[5][0] = a50, acc[5][1] = a51;
+	acc[0][0] = a00, acc[0][1] = a01, acc[0][2] = a02, acc[1][0] = a10, acc[1][1] = a11, acc[1][2] = a12;
+	acc[2][0] = a20, acc[2][1] = a21, acc[2][2] = a22, acc[3][0] = a30, acc[3][1] = a31, acc[3][2] = a32;
 	for (int i = 0; i < rows; i++) {
-		const __m128i v = pack16(rq8(acc[i][0], rq, c), rq8(acc[i][1], rq, c + 8), rq->is_signed);
+		const __m128i v0 = pack16(rq8(acc[i][0], rq, c), rq8(acc[i][1], rq, c + 8), rq->is_signed);
+		const __m128i v1 = pack8(rq8(acc[i][2], rq, c + 16), rq->is_signed);
 
 		if (cols == NR) {
-			_mm_storeu_si128((__m128i *)(out + i * out_stride), v);
+			_mm_storeu_si128((__m128i *)(out + i * out_stride), v0);
+			_mm_storel_epi64((__m128i *)(out + i * out_stride + 16), v1);
 		} else {
-			uint8_t tmp[16];
+			uint8_t tmp[32];
 
-			_mm_storeu_si128((__m128i *)tmp, v);
+			_mm_storeu_si128((__m128i *)tmp, v0);
+			_mm_storel_epi64((__m128i *)(tmp + 16), v1);
 			memcpy(out + i * out_stride, tmp, (size_t)cols);
 		}
 	}
@@ -373,7 +378,7 @@ int vigil_q8_dw_pack(const struct vigil_q8_conv_args *a, int is_signed, struct v
 
 	memset(d, 0, sizeof(*d));
 	d->c = a->out_c;
-	d->cp = (int)round_up((size_t)d->c, NR);
+	d->cp = (int)round_up((size_t)d->c, DW_CP);
 	d->taps = a->kh * a->kw;
 	d->pairs = (d->taps + 1) / 2;
 	d->w = alloc_zero((size_t)d->pairs * d->cp * 2 * sizeof(int16_t));
@@ -476,16 +481,31 @@ AVX2 void vigil_q8_dwconv__avx2(const struct vigil_q8_conv_args *a, const struct
 
 	for (int oy = y0; oy < y1; oy++) {
 		const int iy = oy * a->stride_h - a->pad_top;
+		int rows_ok = 1;
 
 		for (int ky = 0; ky < a->kh; ky++) {
 			const int y = iy + ky * a->dil_h;
 
 			row[ky] = y < 0 || y >= a->in_h ? NULL : in + (size_t)y * a->in_w * c;
 		}
+		for (int ky = 0; ky < a->kh; ky++)
+			rows_ok &= row[ky] != NULL;
 		for (int ox = 0; ox < a->out_w; ox++) {
 			const int ix = ox * a->stride_w - a->pad_left;
 			uint8_t *o = out + ((size_t)oy * a->out_w + ox) * c;
 
+			if (rows_ok && ix >= 0 && ix + (a->kw - 1) * a->dil_w < a->in_w && d->pairs == 5 &&
+			    a->kw == 3) {
+				/* 3x3 inside the image: no bounds checks */
+				const size_t x0 = (size_t)ix * c, x1 = x0 + (size_t)a->dil_w * c,
+					     x2 = x1 + (size_t)a->dil_w * c;
+				const uint8_t *s9[10] = { row[0] + x0, row[0] + x1, row[0] + x2, row[1] + x0,
+							  row[1] + x1, row[1] + x2, row[2] + x0, row[2] + x1,
+							  row[2] + x2, zeros };
+
+				dw_pixel(s9, d, 5, sg, o);
+				continue;
+			}
 			for (int ky = 0, t = 0; ky < a->kh; ky++)
 				for (int kx = 0; kx < a->kw; kx++, t++) {
 					const int x = ix + kx * a->dil_w;
