@@ -14,6 +14,7 @@ typedef struct {
 #define VIGIL_SIMD_ISA "vl16-emulated"
 #define SIMD_NAME(op) vigil_f32_##op##__vl16emu
 #define SIMD_TABLE vigil_f32_kernels__vl16emu
+#define CONV_NP3 8
 #define CONV_NP2 12
 #define CONV_NP1 24
 

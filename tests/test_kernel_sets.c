@@ -189,7 +189,7 @@ START_TEST(test_conv2d)
 		const int k = (int[]){ 1, 1, 3, 5, 2 }[tu_rand(&st) % 5], stride = 1 + tu_rand(&st) % 2;
 		const int dil = tu_rand(&st) % 6 == 0 ? 2 : 1, same = tu_rand(&st) % 4 != 0;
 		const int ih = 1 + tu_rand(&st) % 19, iw = 1 + tu_rand(&st) % 23;
-		const int ic = 1 + tu_rand(&st) % 40, oc = 1 + tu_rand(&st) % 41;
+		const int ic = 1 + tu_rand(&st) % 40, oc = 1 + tu_rand(&st) % (iter % 4 == 0 ? 100 : 41);
 		const int eff = (k - 1) * dil + 1;
 		const int oh = same ? (ih + stride - 1) / stride : (ih - eff) / stride + 1;
 		const int ow = same ? (iw + stride - 1) / stride : (iw - eff) / stride + 1;
@@ -351,7 +351,17 @@ START_TEST(test_dwconv2d)
 			const struct vigil_f32_kernels *ks = sets[s];
 			float *got = buf_alloc(n_out, tu_rand(&st) % 4);
 			struct vigil_dwconv2d_args b = a;
+			float *packed = NULL;
 
+			/* the set's packed weights (its fast paths), or now and then none (its other paths) */
+			if (ks->dwconv2d_c_block > 0 && m == 1 && tu_rand(&st) % 4 != 0) {
+				const int cb = ks->dwconv2d_c_block;
+
+				packed = buf_alloc(vigil_f32_dwconv2d_packed_size(oc, k, k, cb), tu_rand(&st) % 4);
+				vigil_f32_dwconv2d_pack(w, oc, k, k, cb, packed);
+				check_guards(packed, vigil_f32_dwconv2d_packed_size(oc, k, k, cb), "dwconv2d_pack");
+				b.packed = packed;
+			}
 			b.output = got;
 			random_split(&st, oh, &split);
 			if (split < 0) {
@@ -366,8 +376,11 @@ START_TEST(test_dwconv2d)
 					ks->dwconv2d(&b);
 			}
 			check_guards(got, n_out, ks->isa);
-			compare(ks->isa, "dwconv2d", shape, got, want, mag, CONV_TOL, n_out);
+			compare(ks->isa, b.packed ? "dwconv2d (packed)" : "dwconv2d", shape, got, want, mag, CONV_TOL,
+				n_out);
 			buf_free(got);
+			if (packed)
+				buf_free(packed);
 		}
 		buf_free(abias);
 		buf_free(aw);

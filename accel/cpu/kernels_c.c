@@ -79,6 +79,25 @@ void vigil_f32_conv2d_pack(const float *ohwi, int out_c, int kh, int kw, int in_
 					    ohwi[(((size_t)o * kh + y) * kw + x) * in_c + c];
 }
 
+size_t vigil_f32_dwconv2d_packed_size(int c, int kh, int kw, int c_block)
+{
+	return c_block > 0 ? (size_t)((c + c_block - 1) / c_block) * kh * kw * c_block : 0;
+}
+
+void vigil_f32_dwconv2d_pack(const float *hwc, int c, int kh, int kw, int c_block, float *packed)
+{
+	const int nb = (c + c_block - 1) / c_block, taps = kh * kw;
+
+	for (int b = 0; b < nb; b++) {
+		const int start = b == nb - 1 && c > c_block ? c - c_block : b * c_block;
+
+		for (int t = 0; t < taps; t++)
+			for (int l = 0; l < c_block; l++)
+				packed[((size_t)b * taps + t) * c_block + l] =
+				    start + l < c ? hwc[(size_t)t * c + start + l] : 0.0f;
+	}
+}
+
 void vigil_f32_dwconv2d__c(const struct vigil_dwconv2d_args *a)
 {
 	const int oc = a->out_c, ic = a->in_c, m = a->depth_multiplier;
