@@ -188,13 +188,16 @@ INLINE void conv_row(const struct vigil_conv2d_args *a, int oy, int ob, const in
 		conv_tile(a, oy, ox, ob, nb, 1, 1);
 }
 
-/* Pointwise (1x1, stride 1, no padding) convolution: a matrix product over the flat pixels. np pixels from pix
- * times nb blocks of VL output channels from channel ch, every value in a local (stores through out could
- * alias the arguments otherwise). */
-INLINE void pw_tile(const float *in, int ic, const float *w, size_t wblock, const float *bias, const float *res,
-		    int res_c, float *out, int oc, int ch, size_t pix, V lo, V hi, const int nb, const int np)
+/* Convolution tiles away from the left and right padding, every value in a local (stores through out could
+ * alias the arguments otherwise): np output pixels from pixel index pix, nb blocks of VL output channels from
+ * channel ch. ip: the tile's first input (first valid kernel row, first column); pixels pstep floats apart;
+ * nrows valid kernel rows row_step floats apart, each a run of len contiguous inputs (kw * in_c: no
+ * dilation along x) whose weights are len * VL contiguous floats, kernel rows wrow floats apart, blocks wblock
+ * floats apart. A pointwise convolution is one row of len = in_c. */
+INLINE void win_tile(const float *ip, ptrdiff_t pstep, ptrdiff_t row_step, int nrows, int len, const float *w,
+		     size_t wrow, size_t wblock, const float *bias, const float *res, int res_c, float *out, int oc,
+		     int ch, size_t pix, V lo, V hi, const int nb, const int np)
 {
-	const float *ip = in + pix * ic;
 	V acc0[CONV_NP1], acc1[CONV_NP1], acc2[CONV_NP1];
 
 #pragma GCC unroll 3
@@ -211,20 +214,22 @@ INLINE void pw_tile(const float *in, int ic, const float *w, size_t wblock, cons
 				acc2[p] = b;
 		}
 	}
-	for (int c = 0; c < ic; c++) {
-		const V w0 = vload(w + (size_t)c * VL);
-		const V w1 = nb > 1 ? vload(w + wblock + (size_t)c * VL) : w0;
-		const V w2 = nb > 2 ? vload(w + 2 * wblock + (size_t)c * VL) : w0;
+	for (int r = 0; r < nrows; r++, ip += row_step, w += wrow) {
+		for (int c = 0; c < len; c++) {
+			const V w0 = vload(w + (size_t)c * VL);
+			const V w1 = nb > 1 ? vload(w + wblock + (size_t)c * VL) : w0;
+			const V w2 = nb > 2 ? vload(w + 2 * wblock + (size_t)c * VL) : w0;
 
 #pragma GCC unroll 32
-		for (int p = 0; p < np; p++) {
-			const V x = vset1(ip[(size_t)p * ic + c]);
+			for (int p = 0; p < np; p++) {
+				const V x = vset1(ip[p * pstep + c]);
 
-			acc0[p] = vfma(x, w0, acc0[p]);
-			if (nb > 1)
-				acc1[p] = vfma(x, w1, acc1[p]);
-			if (nb > 2)
-				acc2[p] = vfma(x, w2, acc2[p]);
+				acc0[p] = vfma(x, w0, acc0[p]);
+				if (nb > 1)
+					acc1[p] = vfma(x, w1, acc1[p]);
+				if (nb > 2)
+					acc2[p] = vfma(x, w2, acc2[p]);
+			}
 		}
 	}
 #pragma GCC unroll 3
@@ -242,74 +247,85 @@ INLINE void pw_tile(const float *in, int ic, const float *w, size_t wblock, cons
 	}
 }
 
-/* count pixels from pix, blocks [ob, ob + nb), in tiles as wide as the registers allow */
-INLINE void pw_span(const float *in, int ic, const float *w, size_t wblock, const float *bias, const float *res,
-		    int res_c, float *out, int oc, int ob, size_t pix, size_t count, V lo, V hi, const int nb)
+/* count output pixels from pix (their inputs from ip, pstep apart), blocks [ob, ob + nb), in tiles as wide as
+ * the registers allow; w: the weights of block 0 at the first valid kernel row */
+INLINE void win_span(const float *ip, ptrdiff_t pstep, ptrdiff_t row_step, int nrows, int len, const float *w,
+		     size_t wrow, size_t wblock, const float *bias, const float *res, int res_c, float *out, int oc,
+		     int ob, size_t pix, size_t count, V lo, V hi, const int nb)
 {
 	const int np = nb == 3 ? CONV_NP3 : nb == 2 ? CONV_NP2 : CONV_NP1;
 	const float *wb = w + ob * wblock;
 	const int ch = ob * VL;
 	size_t q = 0;
 
+#define WIN_TILE(n)                                                                                                    \
+	win_tile(ip + (ptrdiff_t)q * pstep, pstep, row_step, nrows, len, wb, wrow, wblock, bias, res, res_c, out, oc,  \
+		 ch, pix + q, lo, hi, nb, (n))
 	for (; q + np <= count; q += np)
-		pw_tile(in, ic, wb, wblock, bias, res, res_c, out, oc, ch, pix + q, lo, hi, nb, np);
+		WIN_TILE(np);
 	if (np / 2 > 2 && count - q >= (size_t)np / 2) {
-		pw_tile(in, ic, wb, wblock, bias, res, res_c, out, oc, ch, pix + q, lo, hi, nb, np / 2);
+		WIN_TILE(np / 2);
 		q += np / 2;
 	}
 	if (np / 4 > 2 && count - q >= (size_t)np / 4) {
-		pw_tile(in, ic, wb, wblock, bias, res, res_c, out, oc, ch, pix + q, lo, hi, nb, np / 4);
+		WIN_TILE(np / 4);
 		q += np / 4;
 	}
 	for (; q + 2 <= count; q += 2)
-		pw_tile(in, ic, wb, wblock, bias, res, res_c, out, oc, ch, pix + q, lo, hi, nb, 2);
+		WIN_TILE(2);
 	if (q < count)
-		pw_tile(in, ic, wb, wblock, bias, res, res_c, out, oc, ch, pix + q, lo, hi, nb, 1);
+		WIN_TILE(1);
+#undef WIN_TILE
 }
 
-/* Pixels go in chunks of CONV_NP1 (a multiple of CONV_NP2) through every block of output channels, so the
- * chunk's inputs stay in L1 while the weights stream. */
+/* Every block of output channels over count pixels: one block alone, or three together when the count of
+ * blocks is odd (as many multiply-adds per broadcast input as blocks), then pairs. */
+INLINE void win_blocks(const float *ip, ptrdiff_t pstep, ptrdiff_t row_step, int nrows, int len, const float *w,
+		       size_t wrow, size_t wblock, const float *bias, const float *res, int res_c, float *out, int oc,
+		       size_t pix, size_t count, V lo, V hi)
+{
+	const int nblocks = (oc + VL - 1) / VL;
+	int ob = 0;
+
+#define WIN_SPAN(nb)                                                                                                   \
+	win_span(ip, pstep, row_step, nrows, len, w, wrow, wblock, bias, res, res_c, out, oc, ob, pix, count, lo, hi,  \
+		 (nb))
+	if (nblocks == 1) {
+		WIN_SPAN(1);
+		return;
+	}
+	if (nblocks % 2) {
+		WIN_SPAN(3);
+		ob = 3;
+	}
+	for (; ob + 2 <= nblocks; ob += 2)
+		WIN_SPAN(2);
+#undef WIN_SPAN
+}
+
+/* Pointwise (1x1, stride 1, unpadded) convolution, a matrix product over the flat pixels: chunks of CONV_NP1
+ * pixels (a multiple of CONV_NP2 and CONV_NP3) go through every block of output channels, so the chunk's
+ * inputs stay in L1 while the weights stream. */
 static void pointwise(const struct vigil_conv2d_args *a)
 {
-	const float *in = a->input, *w = a->weights, *bias = a->bias, *res = a->residual;
-	const int ic = a->in_c, oc = a->out_c, res_c = a->residual_c, nblocks = (oc + VL - 1) / VL;
-	const size_t wblock = (size_t)ic * VL;
+	const int ic = a->in_c;
 	const size_t end = (size_t)ROW_END(a) * a->out_w;
-	float *out = a->output;
 	const V lo = vset1(a->act_min), hi = vset1(a->act_max);
 
 	for (size_t pix = (size_t)a->row_begin * a->out_w; pix < end; pix += CONV_NP1) {
 		const size_t count = end - pix < CONV_NP1 ? end - pix : CONV_NP1;
-		int ob = 0;
 
-		if (nblocks % 2) {
-			/* one block alone, or three together (as many multiply-adds per broadcast as blocks) */
-			if (nblocks > 1)
-				pw_span(in, ic, w, wblock, bias, res, res_c, out, oc, 0, pix, count, lo, hi, 3);
-			else
-				pw_span(in, ic, w, wblock, bias, res, res_c, out, oc, 0, pix, count, lo, hi, 1);
-			ob = nblocks > 1 ? 3 : 1;
-		}
-		for (; ob + 2 <= nblocks; ob += 2)
-			pw_span(in, ic, w, wblock, bias, res, res_c, out, oc, ob, pix, count, lo, hi, 2);
+		win_blocks(a->input + pix * ic, ic, 0, 1, ic, a->weights, 0, (size_t)ic * VL, a->bias, a->residual,
+			   a->residual_c, a->output, a->out_c, pix, count, lo, hi);
 	}
 }
 
-static void SIMD_NAME(conv2d)(const struct vigil_conv2d_args *a)
+/* Row by row in conv_row's tiles: any dilation. (Each way of running rows is a function of its own: inlined
+ * together, their tiles compete for registers.) */
+static __attribute__((noinline)) void conv_rows(const struct vigil_conv2d_args *a, int x_lo, int x_hi)
 {
 	const int nblocks = (a->out_c + VL - 1) / VL;
-	/* output columns whose every tap is inside the input: [x_lo, x_hi) */
-	int x_lo = 0, x_hi = a->out_w;
 
-	if (a->kh == 1 && a->kw == 1 && a->stride_h == 1 && a->stride_w == 1 && a->pad_top == 0 && a->pad_left == 0 &&
-	    a->in_h == a->out_h && a->in_w == a->out_w) {
-		pointwise(a);
-		return;
-	}
-	while (x_lo < a->out_w && x_lo * a->stride_w - a->pad_left < 0)
-		x_lo++;
-	while (x_hi > x_lo && (x_hi - 1) * a->stride_w - a->pad_left + (a->kw - 1) * a->dil_w >= a->in_w)
-		x_hi--;
 	for (int oy = a->row_begin; oy < ROW_END(a); oy++) {
 		int ob = 0;
 
@@ -323,6 +339,65 @@ static void SIMD_NAME(conv2d)(const struct vigil_conv2d_args *a)
 		for (; ob + 2 <= nblocks; ob += 2)
 			conv_row(a, oy, ob, 2, x_lo, x_hi);
 	}
+}
+
+/* Row by row, no dilation along x: the columns before x_lo and from x_hi on one at a time, the interior
+ * [x_lo, x_hi) in win_tile's tiles, each kernel row one run of kw * in_c inputs. */
+static __attribute__((noinline)) void conv_rows_win(const struct vigil_conv2d_args *a, int x_lo, int x_hi)
+{
+	const int nblocks = (a->out_c + VL - 1) / VL, ic = a->in_c;
+	const V lo = vset1(a->act_min), hi = vset1(a->act_max);
+	const size_t wrow = (size_t)a->kw * ic * VL;
+	const ptrdiff_t row_step = (ptrdiff_t)a->dil_h * a->in_w * ic;
+
+	for (int oy = a->row_begin; oy < ROW_END(a); oy++) {
+		const int iy0 = oy * a->stride_h - a->pad_top;
+		int ky0 = 0, ky1 = a->kh;
+
+		while (ky0 < ky1 && iy0 + ky0 * a->dil_h < 0)
+			ky0++;
+		while (ky1 > ky0 && iy0 + (ky1 - 1) * a->dil_h >= a->in_h)
+			ky1--;
+		for (int ox = 0; ox < x_lo; ox++)
+			for (int ob = 0; ob < nblocks; ob++)
+				conv_tile(a, oy, ox, ob, 1, 1, 1);
+		if (ky1 > ky0) {
+			const float *ip =
+			    a->input +
+			    ((ptrdiff_t)(iy0 + ky0 * a->dil_h) * a->in_w + x_lo * a->stride_w - a->pad_left) * ic;
+
+			win_blocks(ip, (ptrdiff_t)a->stride_w * ic, row_step, ky1 - ky0, a->kw * ic,
+				   a->weights + ky0 * wrow, wrow, a->kh * wrow, a->bias, a->residual, a->residual_c,
+				   a->output, a->out_c, (size_t)oy * a->out_w + x_lo, x_hi - x_lo, lo, hi);
+		} else {
+			for (int ox = x_lo; ox < x_hi; ox++)
+				for (int ob = 0; ob < nblocks; ob++)
+					conv_tile(a, oy, ox, ob, 1, 1, 1);
+		}
+		for (int ox = x_hi; ox < a->out_w; ox++)
+			for (int ob = 0; ob < nblocks; ob++)
+				conv_tile(a, oy, ox, ob, 1, 1, 1);
+	}
+}
+
+static void SIMD_NAME(conv2d)(const struct vigil_conv2d_args *a)
+{
+	/* output columns whose every tap is inside the input: [x_lo, x_hi) */
+	int x_lo = 0, x_hi = a->out_w;
+
+	if (a->kh == 1 && a->kw == 1 && a->stride_h == 1 && a->stride_w == 1 && a->pad_top == 0 && a->pad_left == 0 &&
+	    a->in_h == a->out_h && a->in_w == a->out_w) {
+		pointwise(a);
+		return;
+	}
+	while (x_lo < a->out_w && x_lo * a->stride_w - a->pad_left < 0)
+		x_lo++;
+	while (x_hi > x_lo && (x_hi - 1) * a->stride_w - a->pad_left + (a->kw - 1) * a->dil_w >= a->in_w)
+		x_hi--;
+	if (a->dil_w == 1 && x_hi > x_lo)
+		conv_rows_win(a, x_lo, x_hi);
+	else
+		conv_rows(a, x_lo, x_hi);
 }
 
 /* Depthwise convolution. Output pixels go in tiles of DW_NP along a row, and every block of VL channels of a
