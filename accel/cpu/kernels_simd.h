@@ -400,12 +400,14 @@ static void SIMD_NAME(conv2d)(const struct vigil_conv2d_args *a)
 		conv_rows(a, x_lo, x_hi);
 }
 
-/* Depthwise convolution. Output pixels go in tiles of DW_NP along a row, and every block of VL channels of a
+/* Depthwise convolution. Output pixels go in tiles of DW_NP(S) along a row, and every block of VL channels of a
  * tile is done before the next tile, so the input a tile reads stays in L1. A channel count that is not a
  * multiple of VL ends with a block overlapping the previous one (channels [c - VL, c)): it recomputes some
  * channels to the same values rather than masking. Everything is in locals: stores through out could alias
  * the argument struct otherwise. */
-#define DW_NP 4
+/* np accumulators + (np - 1) * S + K input columns + 1 weight: 16 registers for 3x3 */
+#define DW_NP(S) ((S) == 1 ? 6 : 4)
+#define DW_NP_MAX 6
 
 /* np pixels of one row, one block of channels; K x K taps and stride S known at compile time, of which rows
  * [ky0, ky1) and columns [kx0, kx1) are inside the input (all columns when np > 1). in + off: where the
@@ -415,7 +417,7 @@ INLINE void dw_tile(const float *in, ptrdiff_t off, ptrdiff_t row_step, ptrdiff_
 		    V bias, V lo, V hi, float *out, int ky0, int ky1, int kx0, int kx1, const int K, const int S,
 		    const int np)
 {
-	V acc[DW_NP];
+	V acc[DW_NP_MAX];
 
 #pragma GCC unroll 8
 	for (int p = 0; p < np; p++)
@@ -426,12 +428,12 @@ INLINE void dw_tile(const float *in, ptrdiff_t off, ptrdiff_t row_step, ptrdiff_
 
 		if (ky < ky0 || ky >= ky1)
 			continue;
-		if (S == 1 && np > 1) {
+		if (np > 1) {
 			/* neighbouring pixels share input columns: each loaded once */
-			V col[DW_NP + 4];
+			V col[DW_NP_MAX + 6];
 
-#pragma GCC unroll 8
-			for (int j = 0; j < np + K - 1; j++)
+#pragma GCC unroll 12
+			for (int j = 0; j < (np - 1) * S + K; j++)
 				col[j] = vload(in + r + j * px_step);
 #pragma GCC unroll 5
 			for (int kx = 0; kx < K; kx++) {
@@ -439,7 +441,7 @@ INLINE void dw_tile(const float *in, ptrdiff_t off, ptrdiff_t row_step, ptrdiff_
 
 #pragma GCC unroll 8
 				for (int p = 0; p < np; p++)
-					acc[p] = vfma(col[p + kx], wv, acc[p]);
+					acc[p] = vfma(col[p * S + kx], wv, acc[p]);
 			}
 		} else {
 #pragma GCC unroll 5
@@ -494,8 +496,8 @@ INLINE void dw_row(const struct vigil_dwconv2d_args *a, int oy, int x_lo, int x_
 		DW_BLOCKS(1, ix0 < 0 ? -ix0 : 0, in_w - ix0 < K ? in_w - ix0 : K);
 	}
 	if (ox == x_lo) {
-		for (; ox + DW_NP <= x_hi; ox += DW_NP)
-			DW_BLOCKS(DW_NP, 0, K);
+		for (; ox + DW_NP(S) <= x_hi; ox += DW_NP(S))
+			DW_BLOCKS(DW_NP(S), 0, K);
 		for (; ox < x_hi; ox++)
 			DW_BLOCKS(1, 0, K);
 	}
