@@ -113,6 +113,10 @@ struct vigil_resize_args {
 	int row_begin, row_end;
 };
 void vigil_f32_resize_bilinear__c(const struct vigil_resize_args *a);
+/* The two input rows (or columns) output row out_i reads and the weight of the second, as the reference does:
+ * out = in[lo] * (1 - frac) + in[hi] * frac along each axis. */
+void vigil_f32_resize_taps(int out_i, int in_size, int out_size, int align_corners, int half_pixel, int *lo, int *hi,
+			   float *frac);
 
 /* ---- dispatch ---- */
 

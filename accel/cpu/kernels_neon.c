@@ -319,5 +319,5 @@ const struct vigil_f32_kernels vigil_f32_kernels__neon = {
 	.maxpool2d = vigil_f32_maxpool2d__neon,
 	.add = SIMD_NAME(add),
 	.clamp = SIMD_NAME(clamp),
-	.resize_bilinear = NULL, /* three small layers in face-full: the reference is enough */
+	.resize_bilinear = SIMD_NAME(resize_bilinear),
 };

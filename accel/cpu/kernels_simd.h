@@ -658,6 +658,52 @@ static void SIMD_NAME(clamp)(const float *in, float *out, size_t n, float act_mi
 		vstore_n(out + i, clampv(vload_n(in + i, (int)(n - i)), lo, hi), (int)(n - i));
 }
 
+/* Bilinear resize: the four taps of each output pixel and their weights once, then every block of channels
+ * (an overlapping last block when the channels are not a multiple of VL). */
+static void SIMD_NAME(resize_bilinear)(const struct vigil_resize_args *a)
+{
+	const int c = a->c, last = c - VL;
+
+	for (int oy = a->row_begin; oy < ROW_END(a); oy++) {
+		int y0, y1;
+		float fy;
+
+		vigil_f32_resize_taps(oy, a->in_h, a->out_h, a->align_corners, a->half_pixel_centers, &y0, &y1, &fy);
+		for (int ox = 0; ox < a->out_w; ox++) {
+			int x0, x1;
+			float fx;
+
+			vigil_f32_resize_taps(ox, a->in_w, a->out_w, a->align_corners, a->half_pixel_centers, &x0, &x1,
+					      &fx);
+			const float *p00 = a->input + ((size_t)y0 * a->in_w + x0) * c;
+			const float *p01 = a->input + ((size_t)y0 * a->in_w + x1) * c;
+			const float *p10 = a->input + ((size_t)y1 * a->in_w + x0) * c;
+			const float *p11 = a->input + ((size_t)y1 * a->in_w + x1) * c;
+			float *out = a->output + ((size_t)oy * a->out_w + ox) * c;
+			const V w00 = vset1((1 - fy) * (1 - fx)), w01 = vset1((1 - fy) * fx);
+			const V w10 = vset1(fy * (1 - fx)), w11 = vset1(fy * fx);
+
+			if (c < VL) {
+				const V r = vfma(load_lanes(p11, c), w11,
+						 vfma(load_lanes(p10, c), w10,
+						      vfma(load_lanes(p01, c), w01, vmul(load_lanes(p00, c), w00))));
+
+				store_lanes(out, r, c);
+				continue;
+			}
+			for (int cb = 0;; cb += VL) {
+				if (cb > last)
+					cb = last;
+				vstore(out + cb, vfma(vload(p11 + cb), w11,
+						      vfma(vload(p10 + cb), w10,
+							   vfma(vload(p01 + cb), w01, vmul(vload(p00 + cb), w00)))));
+				if (cb == last)
+					break;
+			}
+		}
+	}
+}
+
 const struct vigil_f32_kernels SIMD_TABLE = {
 	.isa = VIGIL_SIMD_ISA,
 	.conv2d_oc_block = VL,
@@ -667,5 +713,5 @@ const struct vigil_f32_kernels SIMD_TABLE = {
 	.maxpool2d = SIMD_NAME(maxpool2d),
 	.add = SIMD_NAME(add),
 	.clamp = SIMD_NAME(clamp),
-	.resize_bilinear = NULL, /* three small layers in face-full: the reference is enough */
+	.resize_bilinear = SIMD_NAME(resize_bilinear),
 };
