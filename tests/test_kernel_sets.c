@@ -532,6 +532,38 @@ START_TEST(test_resize_bilinear)
 END_TEST
 
 /* The dispatcher: the reference is always last, VIGIL_FORCE_C leaves only it, and every entry is set. */
+/* The packed depthwise layout, value by value, against its definition in kernels.h (blocks of B channels, the
+ * last one overlapping when c > B and c % B != 0, zero lanes past c). */
+START_TEST(test_dwconv2d_pack)
+{
+	uint64_t st = seed + 6000;
+
+	for (int iter = 0; iter < 200; iter++) {
+		const int c = 1 + tu_rand(&st) % 70, k = 1 + tu_rand(&st) % 5,
+			  b = (int[]){ 4, 8, 16 }[tu_rand(&st) % 3];
+		const int nb = (c + b - 1) / b, taps = k * k;
+		const size_t n = vigil_f32_dwconv2d_packed_size(c, k, k, b);
+		float *w = rand_buf(&st, (size_t)taps * c, V_NORMAL, 0), *packed = buf_alloc(n, tu_rand(&st) % 4);
+
+		ck_assert_uint_eq(n, (size_t)nb * taps * b);
+		vigil_f32_dwconv2d_pack(w, c, k, k, b, packed);
+		check_guards(packed, n, "dwconv2d_pack");
+		for (int blk = 0; blk < nb; blk++) {
+			const int start = blk == nb - 1 && c > b ? c - b : blk * b;
+
+			for (int t = 0; t < taps; t++)
+				for (int l = 0; l < b; l++)
+					ck_assert_msg(packed[((size_t)blk * taps + t) * b + l] ==
+							  (start + l < c ? w[(size_t)t * c + start + l] : 0.0f),
+						      "seed %llu: c %d k %d B %d block %d tap %d lane %d",
+						      (unsigned long long)seed, c, k, b, blk, t, l);
+		}
+		buf_free(packed);
+		buf_free(w);
+	}
+}
+END_TEST
+
 START_TEST(test_dispatch)
 {
 	const struct vigil_f32_kernels *const *sets;
@@ -581,6 +613,7 @@ int main(void)
 	tcase_add_test(tc, test_dispatch);
 	tcase_add_loop_test(tc, test_conv2d, 0, 3);
 	tcase_add_loop_test(tc, test_dwconv2d, 0, 3);
+	tcase_add_test(tc, test_dwconv2d_pack);
 	tcase_add_loop_test(tc, test_maxpool2d, 0, 2);
 	tcase_add_loop_test(tc, test_eltwise, 0, 2);
 	tcase_add_loop_test(tc, test_resize_bilinear, 0, 2);
