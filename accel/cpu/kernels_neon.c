@@ -13,6 +13,10 @@
  * end) replaces its convolution and max pooling with the NEON-shaped ones below. */
 #define SIMD_TABLE vigil_f32_kernels__neon_generic
 /* 32 vector registers: 24 accumulators + 2 weights + 1 broadcast input */
+/* depthwise: 32 registers hold a block's 3x3 taps, 4 accumulators and the input columns of a tile */
+#define DW_NP1 4
+#define DW_NP2 4
+#define DW_BLOCK_OUTER 1
 #define CONV_NP3 8
 #define CONV_NP2 12
 #define CONV_NP1 24

@@ -7,6 +7,8 @@
  * The ISA file defines:
  *   V, VL                    vector type and its float lanes
  *   VIGIL_SIMD_ISA           "avx2", ...; SIMD_NAME(op) -> vigil_f32_<op>__<isa>; SIMD_TABLE the table name
+ *   DW_NP1, DW_NP2           (optional) depthwise pixels per tile at stride 1 / 2 (default 6 / 4: 16 registers)
+ *   DW_BLOCK_OUTER           (optional) depthwise rows block by block (taps kept in registers), not tile by tile
  *   CONV_NP3, CONV_NP2, CONV_NP1  output pixels per convolution tile of 3 / 2 / 1 blocks of VL output
  *                            channels (accumulators: 3 * CONV_NP3, 2 * CONV_NP2, CONV_NP1; CONV_NP1 is a
  *                            multiple of CONV_NP2 and CONV_NP3). A tile of nb blocks does nb multiply-adds per
@@ -406,8 +408,12 @@ static void SIMD_NAME(conv2d)(const struct vigil_conv2d_args *a)
  * channels to the same values rather than masking. Everything is in locals: stores through out could alias
  * the argument struct otherwise. */
 /* np accumulators + (np - 1) * S + K input columns + 1 weight: 16 registers for 3x3 */
-#define DW_NP(S) ((S) == 1 ? 6 : 4)
-#define DW_NP_MAX 6
+#ifndef DW_NP1
+#define DW_NP1 6 /* stride 1 */
+#define DW_NP2 4 /* stride 2 */
+#endif
+#define DW_NP(S) ((S) == 1 ? DW_NP1 : DW_NP2)
+#define DW_NP_MAX (DW_NP1 > DW_NP2 ? DW_NP1 : DW_NP2)
 
 /* np pixels of one row, one block of channels; K x K taps and stride S known at compile time, of which rows
  * [ky0, ky1) and columns [kx0, kx1) are inside the input (all columns when np > 1). in + off: where the
@@ -430,9 +436,9 @@ INLINE void dw_tile(const float *in, ptrdiff_t off, ptrdiff_t row_step, ptrdiff_
 			continue;
 		if (np > 1) {
 			/* neighbouring pixels share input columns: each loaded once */
-			V col[DW_NP_MAX + 6];
+			V col[2 * DW_NP_MAX + 4];
 
-#pragma GCC unroll 12
+#pragma GCC unroll 24
 			for (int j = 0; j < (np - 1) * S + K; j++)
 				col[j] = vload(in + r + j * px_step);
 #pragma GCC unroll 5
@@ -496,10 +502,33 @@ INLINE void dw_row(const struct vigil_dwconv2d_args *a, int oy, int x_lo, int x_
 		DW_BLOCKS(1, ix0 < 0 ? -ix0 : 0, in_w - ix0 < K ? in_w - ix0 : K);
 	}
 	if (ox == x_lo) {
+#ifdef DW_BLOCK_OUTER
+		/* each block along the whole interior: its taps stay in registers (ISAs with 32 of them) */
+		for (int b = 0, cb = 0;; b++, cb += VL) {
+			const float *wb = w + (size_t)b * K * K * VL;
+			const V bv = bias ? vload(bias + cb) : vzero();
+			int x = x_lo;
+
+			if (cb > last)
+				cb = last;
+			for (; x + DW_NP(S) <= x_hi; x += DW_NP(S))
+				dw_tile(in + cb, (ptrdiff_t)iy0 * row_step + (ptrdiff_t)(x * S - pad_left) * c,
+					row_step, c, wb, c, bv, lo, hi, out + (ptrdiff_t)x * c + cb, ky0, ky1, 0, K, K,
+					S, DW_NP(S));
+			for (; x < x_hi; x++)
+				dw_tile(in + cb, (ptrdiff_t)iy0 * row_step + (ptrdiff_t)(x * S - pad_left) * c,
+					row_step, c, wb, c, bv, lo, hi, out + (ptrdiff_t)x * c + cb, ky0, ky1, 0, K, K,
+					S, 1);
+			if (cb == last)
+				break;
+		}
+		ox = x_hi;
+#else
 		for (; ox + DW_NP(S) <= x_hi; ox += DW_NP(S))
 			DW_BLOCKS(DW_NP(S), 0, K);
 		for (; ox < x_hi; ox++)
 			DW_BLOCKS(1, 0, K);
+#endif
 	}
 	for (; ox < out_w; ox++) {
 		const int ix0 = ox * S - pad_left;
