@@ -506,11 +506,12 @@ INLINE void dw_row(const struct vigil_dwconv2d_args *a, int oy, int x_lo, int x_
 		/* each block along the whole interior: its taps stay in registers (ISAs with 32 of them) */
 		for (int b = 0, cb = 0;; b++, cb += VL) {
 			const float *wb = w + (size_t)b * K * K * VL;
-			const V bv = bias ? vload(bias + cb) : vzero();
+			V bv;
 			int x = x_lo;
 
 			if (cb > last)
 				cb = last;
+			bv = bias ? vload(bias + cb) : vzero();
 			for (; x + DW_NP(S) <= x_hi; x += DW_NP(S))
 				dw_tile(in + cb, (ptrdiff_t)iy0 * row_step + (ptrdiff_t)(x * S - pad_left) * c,
 					row_step, c, wb, c, bv, lo, hi, out + (ptrdiff_t)x * c + cb, ky0, ky1, 0, K, K,
