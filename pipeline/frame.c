@@ -111,6 +111,7 @@ long vigil_frame_init_packed(struct vigil_frame *frame, enum vigil_pixel_format 
 		frame->height = height;
 		frame->colorimetry = VIGIL_COLOR_BT601_LIMITED;
 		frame->pts_ns = -1;
+		frame->dmabuf = NULL;
 	}
 	for (int p = 0; p < 3; p++) {
 		int used = p < num_planes(format);
