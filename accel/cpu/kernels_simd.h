@@ -421,9 +421,11 @@ static void SIMD_NAME(conv2d)(const struct vigil_conv2d_args *a)
  * w: the block's packed weights, [K * K][VL]; out: the first pixel's channels (pixels oc floats apart). */
 INLINE void dw_tile(const float *in, ptrdiff_t off, ptrdiff_t row_step, ptrdiff_t px_step, const float *w, ptrdiff_t oc,
 		    V bias, V lo, V hi, float *out, int ky0, int ky1, int kx0, int kx1, const int K, const int S,
-		    const int np)
+		    const int np, const int part, int n)
 {
 	V acc[DW_NP_MAX];
+
+#define DW_LOAD(p) (part ? vload_n((p), n) : vload(p))
 
 #pragma GCC unroll 8
 	for (int p = 0; p < np; p++)
@@ -440,7 +442,7 @@ INLINE void dw_tile(const float *in, ptrdiff_t off, ptrdiff_t row_step, ptrdiff_
 
 #pragma GCC unroll 24
 			for (int j = 0; j < (np - 1) * S + K; j++)
-				col[j] = vload(in + r + j * px_step);
+				col[j] = DW_LOAD(in + r + j * px_step);
 #pragma GCC unroll 5
 			for (int kx = 0; kx < K; kx++) {
 				const V wv = vload(w + (ky * K + kx) * VL);
@@ -458,21 +460,29 @@ INLINE void dw_tile(const float *in, ptrdiff_t off, ptrdiff_t row_step, ptrdiff_
 					continue;
 #pragma GCC unroll 8
 				for (int p = 0; p < np; p++)
-					acc[p] = vfma(vload(in + r + (p * S + kx) * px_step), wv, acc[p]);
+					acc[p] = vfma(DW_LOAD(in + r + (p * S + kx) * px_step), wv, acc[p]);
 			}
 		}
 	}
 #pragma GCC unroll 8
-	for (int p = 0; p < np; p++)
-		vstore(out + p * oc, clampv(acc[p], lo, hi));
+	for (int p = 0; p < np; p++) {
+		if (part)
+			vstore_n(out + p * oc, clampv(acc[p], lo, hi), n);
+		else
+			vstore(out + p * oc, clampv(acc[p], lo, hi));
+	}
+#undef DW_LOAD
 }
 
-/* Output row oy, every channel, full vectors (c >= VL), K x K taps and stride S known at compile time:
- * columns [x_lo, x_hi), whose taps are all inside the input, in tiles; the others one by one. */
+/* Output row oy, every channel, K x K taps and stride S known at compile time: columns [x_lo, x_hi), whose
+ * taps are all inside the input, in tiles; the others one by one. Full vectors (c >= VL), or with part set one
+ * block of c < VL channels whose loads and stores are masked to c lanes (the packed weights and bias lanes past
+ * c are 0). */
 INLINE void dw_row(const struct vigil_dwconv2d_args *a, int oy, int x_lo, int x_hi, V lo, V hi, const int K,
-		   const int S)
+		   const int S, const int part)
 {
-	const int c = a->out_c, last = c - VL; /* the last block starts there (overlapping when c % VL != 0) */
+	const int c = a->out_c, n = part ? c : VL;
+	const int last = part ? 0 : c - VL; /* the last block starts there (overlapping when c % VL != 0) */
 	const ptrdiff_t row_step = (ptrdiff_t)a->in_w * c;
 	const int iy0 = oy * S - a->pad_top, ky0 = iy0 < 0 ? -iy0 : 0, ky1 = a->in_h - iy0 < K ? a->in_h - iy0 : K;
 	const float *in = a->input, *w = a->packed, *bias = a->bias;
@@ -487,8 +497,8 @@ INLINE void dw_row(const struct vigil_dwconv2d_args *a, int oy, int x_lo, int x_
 			if (cb > last)                                                                                 \
 				cb = last;                                                                             \
 			dw_tile(in + cb, off, row_step, c, w + (size_t)b * K * K * VL, c,                              \
-				bias ? vload(bias + cb) : vzero(), lo, hi, out + (ptrdiff_t)ox * c + cb, ky0, ky1,     \
-				kx0, kx1, K, S, np);                                                                   \
+				bias ? load_lanes(bias + cb, n) : vzero(), lo, hi, out + (ptrdiff_t)ox * c + cb, ky0,  \
+				ky1, kx0, kx1, K, S, np, part, n);                                                     \
 			if (cb == last)                                                                                \
 				break;                                                                                 \
 		}                                                                                                      \
@@ -511,15 +521,15 @@ INLINE void dw_row(const struct vigil_dwconv2d_args *a, int oy, int x_lo, int x_
 
 			if (cb > last)
 				cb = last;
-			bv = bias ? vload(bias + cb) : vzero();
+			bv = bias ? load_lanes(bias + cb, n) : vzero();
 			for (; x + DW_NP(S) <= x_hi; x += DW_NP(S))
 				dw_tile(in + cb, (ptrdiff_t)iy0 * row_step + (ptrdiff_t)(x * S - pad_left) * c,
 					row_step, c, wb, c, bv, lo, hi, out + (ptrdiff_t)x * c + cb, ky0, ky1, 0, K, K,
-					S, DW_NP(S));
+					S, DW_NP(S), part, n);
 			for (; x < x_hi; x++)
 				dw_tile(in + cb, (ptrdiff_t)iy0 * row_step + (ptrdiff_t)(x * S - pad_left) * c,
 					row_step, c, wb, c, bv, lo, hi, out + (ptrdiff_t)x * c + cb, ky0, ky1, 0, K, K,
-					S, 1);
+					S, 1, part, n);
 			if (cb == last)
 				break;
 		}
@@ -571,8 +581,12 @@ static void dw_pixel(const struct vigil_dwconv2d_args *a, int oy, int ox, V lo, 
 INLINE void dw_rows(const struct vigil_dwconv2d_args *a, int x_lo, int x_hi, V lo, V hi, const int K, const int S)
 {
 	for (int oy = a->row_begin; oy < ROW_END(a); oy++) {
-		if (K && a->out_c >= VL && a->packed) {
-			dw_row(a, oy, x_lo, x_hi, lo, hi, K, S);
+		if (K && a->packed && a->out_c >= VL) {
+			dw_row(a, oy, x_lo, x_hi, lo, hi, K, S, 0);
+			continue;
+		}
+		if (K && a->packed) {
+			dw_row(a, oy, x_lo, x_hi, lo, hi, K, S, 1);
 			continue;
 		}
 		for (int ox = 0; ox < a->out_w; ox++)
