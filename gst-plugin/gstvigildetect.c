@@ -20,6 +20,9 @@
 #include <gst/base/gstbasetransform.h>
 #include <gst/gst.h>
 #include <gst/video/video.h>
+#ifdef VIGIL_HAVE_GST_ALLOCATORS
+#include <gst/allocators/gstdmabuf.h>
+#endif
 
 #include "vigil/tracker.h"
 #include "vigilmeta.h"
@@ -602,11 +605,37 @@ static void add_stage(struct stage_stats *s, double ms)
 		s->max = ms;
 }
 
+/* A buffer in one DMABUF (v4l2src io-mode=dmabuf, dmabuf allocators): described in @p d for the detector, which
+ * imports it on an OpenCL device that can (vigil_frame.dmabuf). The plane offsets are the mapped frame's (from the
+ * GstVideoMeta when there is one) within the memory, whose own offset counts from the start of the fd. */
+static const struct vigil_dmabuf *buffer_dmabuf(const GstVideoFrame *vframe, GstBuffer *buf, struct vigil_dmabuf *d)
+{
+#ifdef VIGIL_HAVE_GST_ALLOCATORS
+	GstMemory *mem;
+	int fd;
+
+	if (gst_buffer_n_memory(buf) != 1)
+		return NULL;
+	mem = gst_buffer_peek_memory(buf, 0);
+	if (!gst_is_dmabuf_memory(mem) || (fd = gst_dmabuf_memory_get_fd(mem)) < 0)
+		return NULL;
+	memset(d, 0, sizeof(*d));
+	d->fd = fd;
+	d->size = mem->maxsize;
+	for (guint p = 0; p < GST_VIDEO_FRAME_N_PLANES(vframe) && p < 3; p++)
+		d->offsets[p] = mem->offset + GST_VIDEO_FRAME_PLANE_OFFSET(vframe, p);
+	return d;
+#else
+	return NULL;
+#endif
+}
+
 static GstFlowReturn infer(GstVigilDetect *self, GstBuffer *buf, gchar **labels)
 {
 	const struct vigil_detections *out;
 	GstVideoFrame vframe;
 	struct vigil_frame frame;
+	struct vigil_dmabuf dmabuf;
 	int ret;
 
 	/* read-only: the pixels are never written, and DMABUF or other read-only memory is not copied */
@@ -619,6 +648,7 @@ static GstFlowReturn infer(GstVigilDetect *self, GstBuffer *buf, gchar **labels)
 		GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Unsupported video format"), (NULL));
 		return GST_FLOW_NOT_NEGOTIATED;
 	}
+	frame.dmabuf = buffer_dmabuf(&vframe, buf, &dmabuf);
 	ret = vigil_detector_detect(self->detector, &frame, &out);
 	gst_video_frame_unmap(&vframe);
 	if (ret < 0) {

@@ -131,10 +131,12 @@ static int warm_up(struct vigil_model *m, struct vigil_cl_exec *exec, float *are
 	ret = vigil_preprocess_configure(&pp, &f, NULL, VIGIL_SAMPLING_PIXEL_CENTER);
 	if (ret == 0)
 		ret = vigil_cl_exec_configure(exec, &pp, &f);
+	vigil_cl_exec_log_frame_paths(exec, 0); /* the first real frame logs its path */
 	if (ret == 0)
 		ret =
 		    vigil_cl_exec_detect(exec, &pp, &f, 0.0f, vigil_program_tensor(m->program, arena, m->boxes_tensor),
 					 vigil_program_tensor(m->program, arena, m->logits_tensor));
+	vigil_cl_exec_log_frame_paths(exec, 1);
 	vigil_preprocess_free(&pp);
 	return ret;
 }

@@ -422,6 +422,14 @@ static void describe_frame(struct vigil_capture *cap, struct cap_buffer *b)
 		fr->planes[2] = base0 + ysz + (size_t)cs * (size_t)((cap->height + 1) / 2);
 		fr->strides[1] = fr->strides[2] = cs;
 	}
+	/* one fd for every plane: the frame is a DMABUF (consumers such as OpenCL import it) */
+	if (b->pub.num_planes == 1 && b->pub.dmabuf_fd[0] >= 0 && b->map[0]) {
+		b->pub.dmabuf.fd = b->pub.dmabuf_fd[0];
+		b->pub.dmabuf.size = b->map_len[0];
+		for (int p = 0; p < 3; p++)
+			b->pub.dmabuf.offsets[p] = fr->planes[p] ? (size_t)(fr->planes[p] - base0) : 0;
+		fr->dmabuf = &b->pub.dmabuf;
+	}
 }
 
 static int session_open(struct vigil_capture *cap, struct cap_session **out)

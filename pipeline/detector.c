@@ -137,7 +137,7 @@ int vigil_detector_create(struct vigil_model *model, const struct vigil_detector
 	d->model = vigil_model_ref(model);
 	n_anchors = model->info.num_anchors;
 	if (model->q8) {
-		d->qarena = aligned_alloc(64, vigil_q8_program_arena_bytes(model->q8));
+		d->qarena = aligned_alloc(64, vigil_q8_program_arena_bytes(model->q8, config->threads));
 		d->pp_scratch = malloc((size_t)model->info.input_width * model->info.input_height * 3 * sizeof(float));
 		d->arena = malloc(sizeof(float)); /* unused: keeps the checks below uniform */
 		if (!d->qarena || !d->pp_scratch) {
@@ -317,7 +317,7 @@ static int detect_ssd(struct vigil_detector *d, const struct vigil_frame *frame,
 	vigil_preprocess_run_u8(&d->pp, frame, d->pp_scratch,
 				vigil_q8_program_tensor(m->q8, d->qarena, m->input_tensor));
 	t1 = now_ms();
-	ret = vigil_q8_program_run(m->q8, d->qarena);
+	ret = vigil_q8_program_run(m->q8, d->qarena, d->pool);
 	if (ret < 0)
 		return ret;
 	t2 = now_ms();

@@ -93,6 +93,15 @@ static void argsort_desc(const float *values, int n, int *idx, int *tmp)
 /* The k largest of n values, decreasing, first occurrence first among equals. */
 static void top_k(const float *values, int n, int k, int *idx)
 {
+	if (k == 1) { /* the usual case (max_classes_per_detection 1): a plain argmax, first of equals */
+		int best = 0;
+
+		for (int i = 1; i < n; i++)
+			if (values[i] > values[best])
+				best = i;
+		idx[0] = best;
+		return;
+	}
 	for (int j = 0; j < k; j++) {
 		int best = -1;
 
@@ -274,10 +283,16 @@ int vigil_detpp_run(const struct vigil_detpp_params *p, const struct vigil_detpp
 			return vigil_error(VIGIL_EMODEL,
 					   "TFLite_Detection_PostProcess: anchor %d decodes to an inverted box", a);
 	}
-	for (size_t i = 0; i < n_scores; i++)
-		s.scores[i] = io->score_scale != 0.0f
-				  ? ((float)((const uint8_t *)io->scores)[i] - io->score_zero_point) * io->score_scale
-				  : ((const float *)io->scores)[i];
+	if (io->score_scale != 0.0f) {
+		const uint8_t *q = io->scores;
+		const float zp = io->score_zero_point, scale = io->score_scale;
+		float *restrict f = s.scores;
+
+		for (size_t i = 0; i < n_scores; i++)
+			f[i] = ((float)q[i] - zp) * scale;
+	} else {
+		memcpy(s.scores, io->scores, n_scores * sizeof(float));
+	}
 	memset(io->out_boxes, 0, m * 4 * sizeof(float));
 	memset(io->out_classes, 0, m * sizeof(float));
 	memset(io->out_scores, 0, m * sizeof(float));

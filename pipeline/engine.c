@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "error.h"
 #include "kernels.h"
@@ -54,6 +56,11 @@ struct step {
 	} a;
 };
 
+struct step_prof {
+	double ns;
+	long runs;
+};
+
 struct vigil_program {
 	const struct vigil_graph *graph;
 	const struct vigil_f32_kernels *k; /* chosen once per process */
@@ -63,6 +70,9 @@ struct vigil_program {
 	float **packed; /* per op: weights repacked for the kernel (owned), or NULL */
 	size_t arena_floats;
 	int n_fused;
+	/* VIGIL_PROFILE=1: per step, nanoseconds and runs, summed by the runs of every arena; printed to stderr
+	 * by vigil_program_destroy(). A debugging aid: profile one detector at a time. */
+	struct step_prof *prof;
 };
 
 static const struct vigil_tensor *tensor(const struct vigil_program *p, int i)
@@ -119,7 +129,7 @@ static int prepare_dwconv(struct vigil_program *p, int op_index, struct step *s)
 	a->in_h = in->dims[1];
 	a->in_w = in->dims[2];
 	a->in_c = in->dims[3];
-	a->weights = w->data; /* [1][kh][kw][out_c] is already what the kernels read */
+	a->weights = w->data; /* [1][kh][kw][out_c]: every kernel reads it */
 	a->bias = op->n_inputs > 2 && op->inputs[2] >= 0 ? tensor(p, op->inputs[2])->data : NULL;
 	a->out_h = out->dims[1];
 	a->out_w = out->dims[2];
@@ -134,6 +144,17 @@ static int prepare_dwconv(struct vigil_program *p, int op_index, struct step *s)
 	a->pad_top = vigil_pad_before(op->p.conv.padding, a->in_h, a->out_h, a->kh, a->stride_h, a->dil_h);
 	a->pad_left = vigil_pad_before(op->p.conv.padding, a->in_w, a->out_w, a->kw, a->stride_w, a->dil_w);
 	vigil_act_range(op->p.conv.act, &a->act_min, &a->act_max);
+	if (p->k->dwconv2d_c_block > 0 && a->depth_multiplier == 1) {
+		/* and the layout the optimised kernel wants */
+		const int b = p->k->dwconv2d_c_block;
+		float *packed = malloc(vigil_f32_dwconv2d_packed_size(a->out_c, a->kh, a->kw, b) * sizeof(float));
+
+		if (!packed)
+			return -ENOMEM;
+		vigil_f32_dwconv2d_pack(w->data, a->out_c, a->kh, a->kw, b, packed);
+		p->packed[op_index] = packed;
+		a->packed = packed;
+	}
 	s->split = a->out_h;
 	return 0;
 }
@@ -610,10 +631,56 @@ out_free:
 	return ret;
 }
 
+static const char *const op_names[] = {
+	[VIGIL_OP_CONV2D] = "conv",     [VIGIL_OP_DWCONV2D] = "dwconv",   [VIGIL_OP_ADD] = "add",
+	[VIGIL_OP_RELU] = "relu",       [VIGIL_OP_MAXPOOL2D] = "maxpool", [VIGIL_OP_PAD] = "pad",
+	[VIGIL_OP_RESHAPE] = "reshape", [VIGIL_OP_CONCAT] = "concat",     [VIGIL_OP_RESIZE_BILINEAR] = "resize",
+};
+
+static void print_profile(const struct vigil_program *p)
+{
+	double total = 0;
+	long runs = 0;
+
+	for (int i = 0; i < p->graph->n_ops; i++) {
+		total += p->prof[i].ns;
+		runs = p->prof[i].runs > runs ? p->prof[i].runs : runs;
+	}
+	if (total <= 0 || runs == 0)
+		return;
+	fprintf(stderr, "vigil profile (%s): step op out(HxWxC) k/s  us/run  %%\n", p->k->isa);
+	for (int i = 0; i < p->graph->n_ops; i++) {
+		const struct step *s = &p->steps[i];
+		const struct vigil_tensor *o = tensor(p, s->output);
+		int k = 0, st = 0;
+
+		if (s->skip || !p->prof[i].runs)
+			continue;
+		if (s->op->kind == VIGIL_OP_CONV2D) {
+			k = s->a.conv.kh;
+			st = s->a.conv.stride_h;
+		} else if (s->op->kind == VIGIL_OP_DWCONV2D) {
+			k = s->a.dw.kh;
+			st = s->a.dw.stride_h;
+		}
+		fprintf(stderr, "%4d %-7s%s %4dx%-4dx%-4d in_c %-4d %d/%d %8.2f %5.1f\n", i, op_names[s->op->kind],
+			s->residual >= 0 ? "+res" : "    ", o->rank == 4 ? o->dims[1] : 1,
+			o->rank == 4 ? o->dims[2] : 1, o->dims[o->rank - 1],
+			s->op->kind == VIGIL_OP_CONV2D     ? s->a.conv.in_c
+			: s->op->kind == VIGIL_OP_DWCONV2D ? s->a.dw.in_c
+							   : 0,
+			k, st, p->prof[i].ns / p->prof[i].runs / 1e3, 100 * p->prof[i].ns / total);
+	}
+	fprintf(stderr, "total %.2f us/run\n", total / runs / 1e3);
+}
+
 void vigil_program_destroy(struct vigil_program *p)
 {
 	if (!p)
 		return;
+	if (p->prof)
+		print_profile(p);
+	free(p->prof);
 	if (p->packed)
 		for (int i = 0; i < p->graph->n_ops; i++)
 			free(p->packed[i]);
@@ -659,6 +726,11 @@ int vigil_program_create(const struct vigil_graph *g, struct vigil_program **out
 	}
 	if (!getenv("VIGIL_NO_FUSION"))
 		fuse(p);
+	if (getenv("VIGIL_PROFILE") && atoi(getenv("VIGIL_PROFILE")) > 0) {
+		p->prof = calloc(g->n_ops ? g->n_ops : 1, sizeof(*p->prof));
+		if (!p->prof)
+			goto out_destroy;
+	}
 	ret = plan_arena(p);
 	if (ret < 0)
 		goto out_destroy;
@@ -711,6 +783,7 @@ static void run_task(void *ctx, int task, int n_tasks)
 void vigil_program_run(const struct vigil_program *p, float *arena, struct vigil_pool *pool)
 {
 	const int threads = vigil_pool_threads(pool);
+	struct timespec t0, t1;
 
 	for (int i = 0; i < p->graph->n_ops; i++) {
 		const struct step *s = &p->steps[i];
@@ -721,12 +794,19 @@ void vigil_program_run(const struct vigil_program *p, float *arena, struct vigil
 		/* a part smaller than this costs more to hand over than it saves */
 		if (n > 1 && s->out_count / (size_t)n < 2048)
 			n = (int)(s->out_count / 2048) > 1 ? (int)(s->out_count / 2048) : 1;
+		if (p->prof)
+			clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (n <= 1) {
 			s->impl->run(p, s, arena, 0, 1);
 		} else {
 			struct run_ctx c = { p, s, arena };
 
 			vigil_pool_run(pool, run_task, &c, n);
+		}
+		if (p->prof) {
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			p->prof[i].ns += (t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec);
+			p->prof[i].runs++;
 		}
 	}
 }

@@ -6,10 +6,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "detpp_run.h"
 #include "error.h"
+#include "kernels.h"
 #include "kernels_q8.h"
+#include "threadpool.h"
 #include "vigil/vigil.h"
 
 #define ALIGN 64
@@ -36,11 +39,13 @@ struct q8_step {
 	int32_t *mult; /* per output channel (owned) */
 	int *shift;
 	float *fscale;
-	float *anchors;
-	int16_t *packed; /* AVX2 pointwise convolution: packed weights and their sums (owned), or NULL */
-	int32_t *wsum;
-	int im2col;
-	/* packed is for kh*kw*in_c columns gathered per output pixel (other convolutions) */ /* dequantized anchors (owned) */
+	float *anchors; /* dequantized anchors (owned) */
+#if VIGIL_Q8_HAVE_AVX2
+	struct vigil_q8_gemm gemm; /* AVX2 convolution: packed weights and epilogue (owned), when has_gemm */
+	struct vigil_q8_dw dw;     /* AVX2 depthwise (owned), when has_dw */
+#endif
+	int has_gemm, has_dw;
+	uint64_t macs; /* multiply-adds of one run (convolutions) */
 };
 
 struct vigil_q8_program {
@@ -50,10 +55,12 @@ struct vigil_q8_program {
 	int *alias;
 	size_t arena_bytes;
 	enum vigil_q8_requant requant;
-	int fast;          /* optimised kernels (identical results), unless VIGIL_Q8_REFERENCE=1 */
-	int avx2;          /* fast and the CPU has AVX2 */
-	size_t acc_offset; /* arena bytes for one int32 per channel (depthwise accumulators) */
-	size_t col_offset; /* arena bytes for the im2col columns of one convolution */
+	int fast;              /* optimised kernels (identical results), unless VIGIL_Q8_REFERENCE=1 */
+	int avx2;              /* fast and the CPU has AVX2 (not under VIGIL_FORCE_C=1) */
+	size_t acc_offset;     /* arena bytes for one int32 per channel (depthwise accumulators) */
+	size_t zeros_offset;   /* arena bytes holding a depthwise input zero point per channel (padding) */
+	size_t scratch_offset; /* per-thread scratch (GEMM activation tiles) from here, scratch_bytes each */
+	size_t scratch_bytes;
 };
 
 static const struct vigil_tensor *tensor(const struct vigil_q8_program *p, int i)
@@ -120,18 +127,19 @@ static int prepare_conv(struct vigil_q8_program *p, struct q8_step *s)
 	a->shift = s->shift;
 	vigil_q_act_range(op->p.conv.act, out->quant.scale, out->quant.zero_point, s->is_signed, &a->act_min,
 			  &a->act_max);
+	s->macs = (uint64_t)a->out_h * a->out_w * oc * a->kh * a->kw * (dw ? 1 : a->in_c);
 #if VIGIL_Q8_HAVE_AVX2
-	if (p->avx2 && !dw && !s->is_signed) {
-		/* weights are [oc][kh][kw][in_c]: one row of K = kh*kw*in_c per output channel, as the columns */
-		const int k = a->kh * a->kw * a->in_c;
-
-		s->im2col = !(a->kh == 1 && a->kw == 1 && a->stride_h == 1 && a->stride_w == 1 && a->out_h == a->in_h &&
-			      a->out_w == a->in_w);
-		s->packed = aligned_alloc(32, (vigil_u8_conv1x1_pack_size(k, oc) + 31) / 32 * 32);
-		s->wsum = malloc((size_t)oc * sizeof(*s->wsum));
-		if (!s->packed || !s->wsum)
+	/* weights are [oc][kh][kw][in_c]: one row of K = kh*kw*in_c per output channel */
+	if (p->avx2 && !dw) {
+		if (vigil_q8_gemm_pack(a, s->is_signed, &s->gemm) < 0)
 			return -ENOMEM;
-		vigil_u8_conv1x1_pack(w->data, k, oc, s->packed, s->wsum);
+		s->has_gemm = 1;
+		if (vigil_q8_gemm_scratch_bytes(&s->gemm) > p->scratch_bytes)
+			p->scratch_bytes = vigil_q8_gemm_scratch_bytes(&s->gemm);
+	} else if (p->avx2 && a->depth_multiplier == 1 && a->kh * a->kw <= VIGIL_Q8_DW_MAX_TAPS) {
+		if (vigil_q8_dw_pack(a, s->is_signed, &s->dw) < 0)
+			return -ENOMEM;
+		s->has_dw = 1;
 	}
 #endif
 	return 0;
@@ -344,20 +352,18 @@ static int plan_arena(struct vigil_q8_program *p, const size_t *scratch)
 		    p->acc_offset + (size_t)g->tensors[g->ops[i].output].dims[3] * 4 > p->arena_bytes)
 			p->arena_bytes = p->acc_offset +
 					 ((size_t)g->tensors[g->ops[i].output].dims[3] * 4 + ALIGN - 1) / ALIGN * ALIGN;
-	p->col_offset = p->arena_bytes;
+	p->zeros_offset = p->arena_bytes;
 	for (int i = 0; i < g->n_ops; i++)
-		if (p->steps[i].im2col) {
-			const struct vigil_q8_conv_args *a = &p->steps[i].a.conv;
-			const size_t bytes = (size_t)a->out_h * a->out_w * a->kh * a->kw * a->in_c;
-
-			if (p->col_offset + bytes > p->arena_bytes)
-				p->arena_bytes = p->col_offset + (bytes + ALIGN - 1) / ALIGN * ALIGN;
-		}
+		if (p->steps[i].has_dw && p->zeros_offset + (size_t)p->steps[i].a.conv.in_c > p->arena_bytes)
+			p->arena_bytes =
+			    p->zeros_offset + ((size_t)p->steps[i].a.conv.in_c + ALIGN - 1) / ALIGN * ALIGN;
 	for (int i = 0; i < g->n_ops; i++)
 		if (scratch[i]) {
 			p->steps[i].a.detpp.scratch_offset = p->arena_bytes;
 			p->arena_bytes += (scratch[i] + ALIGN - 1) / ALIGN * ALIGN;
 		}
+	p->scratch_offset = p->arena_bytes;
+	p->scratch_bytes = (p->scratch_bytes + ALIGN - 1) / ALIGN * ALIGN;
 	free(first);
 	free(last);
 	free(order);
@@ -372,8 +378,12 @@ void vigil_q8_program_destroy(struct vigil_q8_program *p)
 		free(p->steps[i].mult);
 		free(p->steps[i].shift);
 		free(p->steps[i].fscale);
-		free(p->steps[i].packed);
-		free(p->steps[i].wsum);
+#if VIGIL_Q8_HAVE_AVX2
+		if (p->steps[i].has_gemm)
+			vigil_q8_gemm_free(&p->steps[i].gemm);
+		if (p->steps[i].has_dw)
+			vigil_q8_dw_free(&p->steps[i].dw);
+#endif
 		free(p->steps[i].anchors);
 	}
 	free(p->steps);
@@ -395,7 +405,7 @@ int vigil_q8_program_create(const struct vigil_graph *g, enum vigil_q8_requant r
 	p->requant = requant;
 	p->fast = !(getenv("VIGIL_Q8_REFERENCE") && *getenv("VIGIL_Q8_REFERENCE") == '1');
 #if VIGIL_Q8_HAVE_AVX2
-	p->avx2 = p->fast && __builtin_cpu_supports("avx2");
+	p->avx2 = p->fast && (vigil_cpu_features() & VIGIL_CPU_AVX2);
 #endif
 	p->steps = calloc(g->n_ops ? g->n_ops : 1, sizeof(*p->steps));
 	p->offset = calloc(g->n_tensors ? g->n_tensors : 1, sizeof(*p->offset));
@@ -425,9 +435,34 @@ fail:
 	return ret == -ENOMEM ? vigil_error(-ENOMEM, "out of memory preparing the quantized program") : ret;
 }
 
-size_t vigil_q8_program_arena_bytes(const struct vigil_q8_program *p)
+size_t vigil_q8_program_arena_bytes(const struct vigil_q8_program *p, int threads)
 {
-	return p->arena_bytes;
+	return p->arena_bytes + (size_t)(threads > 1 ? threads : 1) * p->scratch_bytes;
+}
+
+int vigil_q8_program_n_ops(const struct vigil_q8_program *p)
+{
+	return p->graph->n_ops;
+}
+
+uint64_t vigil_q8_program_op_macs(const struct vigil_q8_program *p, int i)
+{
+	return p->steps[i].macs;
+}
+
+const char *vigil_q8_program_op_path(const struct vigil_q8_program *p, int i)
+{
+	const struct q8_step *s = &p->steps[i];
+
+	if (s->has_gemm)
+		return s->a.conv.kh == 1 && s->a.conv.kw == 1 && s->a.conv.stride_h == 1 && s->a.conv.stride_w == 1
+			   ? "avx2 gemm 1x1"
+			   : "avx2 gemm im2col";
+	if (s->has_dw)
+		return "avx2 depthwise";
+	if (s->op->kind == VIGIL_OP_DWCONV2D && p->fast && !s->is_signed && s->a.conv.depth_multiplier == 1)
+		return "c depthwise m1";
+	return "c";
 }
 
 void *vigil_q8_program_tensor(const struct vigil_q8_program *p, void *arena, int index)
@@ -437,9 +472,92 @@ void *vigil_q8_program_tensor(const struct vigil_q8_program *p, void *arena, int
 	return t->data ? (void *)t->data : (uint8_t *)arena + p->offset[index];
 }
 
-int vigil_q8_program_run(const struct vigil_q8_program *p, void *arena)
+static int run_op(const struct vigil_q8_program *p, void *arena, struct vigil_pool *pool, int i);
+
+#if VIGIL_Q8_HAVE_AVX2
+struct conv_task {
+	const struct vigil_q8_program *p;
+	const struct q8_step *s;
+	struct vigil_q8_conv_args a;
+	uint8_t *arena;
+	int units; /* output pixels (GEMM) or rows (depthwise) */
+};
+
+static void conv_task(void *ctx, int task, int n_tasks)
+{
+	const struct conv_task *t = ctx;
+	/* GEMM ranges start at multiples of one micro-tile */
+	const int gran = t->s->has_gemm ? VIGIL_Q8_GEMM_MR : 1;
+	const int blocks = (t->units + gran - 1) / gran;
+	const int u0 = (int)((int64_t)blocks * task / n_tasks) * gran;
+	int u1 = (int)((int64_t)blocks * (task + 1) / n_tasks) * gran;
+
+	u1 = u1 < t->units ? u1 : t->units;
+	if (u0 >= u1)
+		return;
+	if (t->s->has_gemm)
+		vigil_q8_conv_gemm__avx2(&t->a, &t->s->gemm,
+					 t->arena + t->p->scratch_offset + (size_t)task * t->p->scratch_bytes, u0, u1);
+	else
+		vigil_q8_dwconv__avx2(&t->a, &t->s->dw, t->arena + t->p->zeros_offset, u0, u1);
+}
+
+/* Splits one convolution over the pool: output pixels (GEMM) or rows (depthwise); one task per thread, so that the
+ * task index picks the thread's scratch. Small layers stay on fewer threads. */
+static void run_conv_avx2(const struct vigil_q8_program *p, const struct q8_step *s, const struct vigil_q8_conv_args *a,
+			  void *arena, struct vigil_pool *pool)
+{
+	struct conv_task t = { p, s, *a, arena, s->has_gemm ? a->out_h * a->out_w : a->out_h };
+	const int gran = s->has_gemm ? VIGIL_Q8_GEMM_MR : 1;
+	int n = vigil_pool_threads(pool);
+	const uint64_t min_macs = 200000; /* per task: below this waking a thread costs more than it saves */
+
+	if ((uint64_t)n * min_macs > s->macs)
+		n = (int)(s->macs / min_macs);
+	if (n > (t.units + gran - 1) / gran)
+		n = (t.units + gran - 1) / gran;
+	if (n < 1)
+		n = 1;
+	if (s->has_dw)
+		memset((uint8_t *)arena + p->zeros_offset, (uint8_t)-a->input_offset, (size_t)a->in_c);
+	if (n == 1 || !pool)
+		conv_task(&t, 0, 1);
+	else
+		vigil_pool_run(pool, conv_task, &t, n);
+}
+#endif
+
+/* CPU time of the calling thread: per-operator profiles stay meaningful on a loaded machine (single-threaded runs) */
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+int vigil_q8_program_run(const struct vigil_q8_program *p, void *arena, struct vigil_pool *pool)
+{
+	return vigil_q8_program_run_profiled(p, arena, pool, NULL);
+}
+
+int vigil_q8_program_run_profiled(const struct vigil_q8_program *p, void *arena, struct vigil_pool *pool, double *op_ms)
 {
 	for (int i = 0; i < p->graph->n_ops; i++) {
+		const double t0 = op_ms ? now_ms() : 0;
+		int ret = run_op(p, arena, pool, i);
+
+		if (op_ms)
+			op_ms[i] += now_ms() - t0;
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static int run_op(const struct vigil_q8_program *p, void *arena, struct vigil_pool *pool, int i)
+{
+	{
 		const struct q8_step *s = &p->steps[i];
 		const struct vigil_op *op = s->op;
 		void *out = vigil_q8_program_tensor(p, arena, op->output);
@@ -454,14 +572,12 @@ int vigil_q8_program_run(const struct vigil_q8_program *p, void *arena)
 			a.input = in;
 			a.output = out;
 #if VIGIL_Q8_HAVE_AVX2
-			if (s->packed && s->im2col) {
-				vigil_u8_conv_im2col__avx2(&a, (uint8_t *)arena + p->col_offset, s->packed, s->wsum);
+			if (s->has_gemm || s->has_dw) {
+				run_conv_avx2(p, s, &a, arena, pool);
 				break;
 			}
-			if (s->packed) {
-				vigil_u8_conv1x1__avx2(&a, s->packed, s->wsum);
-				break;
-			}
+#else
+			(void)pool;
 #endif
 			if (op->kind == VIGIL_OP_DWCONV2D && p->fast && !s->is_signed && a.depth_multiplier == 1) {
 				vigil_u8_dwconv2d_m1__c(&a, (int32_t *)((uint8_t *)arena + p->acc_offset));
@@ -501,7 +617,16 @@ int vigil_q8_program_run(const struct vigil_q8_program *p, void *arena)
 			memcpy(ins, s->a.concat.in, sizeof(ins));
 			for (int k = 0; k < op->n_inputs; k++)
 				ins[k].data = vigil_q8_program_tensor(p, arena, op->inputs[k]);
-			if (s->is_signed)
+#if VIGIL_Q8_HAVE_AVX2
+			if (p->avx2 && s->is_signed)
+				vigil_i8_concat__avx2(ins, op->n_inputs, s->a.concat.outer, o->quant.scale,
+						      o->quant.zero_point, out);
+			else if (p->avx2)
+				vigil_u8_concat__avx2(ins, op->n_inputs, s->a.concat.outer, o->quant.scale,
+						      o->quant.zero_point, out);
+			else
+#endif
+			    if (s->is_signed)
 				vigil_i8_concat__c(ins, op->n_inputs, s->a.concat.outer, o->quant.scale,
 						   o->quant.zero_point, out);
 			else

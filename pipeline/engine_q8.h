@@ -6,10 +6,12 @@
 #define VIGIL_ENGINE_Q8_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "graph.h"
 
 struct vigil_q8_program;
+struct vigil_pool;
 
 /* How CONV_2D and DEPTHWISE_CONV_2D requantize their int32 accumulators. The other operators always follow TFLite's
  * reference kernels (their results do not depend on this choice).
@@ -29,13 +31,25 @@ int vigil_q8_program_create(const struct vigil_graph *graph, enum vigil_q8_requa
 			    struct vigil_q8_program **out);
 void vigil_q8_program_destroy(struct vigil_q8_program *program);
 
-/* Bytes the arena must hold (a multiple of 64; allocate it 64-byte aligned). */
-size_t vigil_q8_program_arena_bytes(const struct vigil_q8_program *program);
+/* Bytes the arena must hold for runs on a pool of @p threads threads (a multiple of 64; allocate it 64-byte
+ * aligned): the tensors plus each thread's scratch. */
+size_t vigil_q8_program_arena_bytes(const struct vigil_q8_program *program, int threads);
 
 /* Where tensor @p index lives for a run on @p arena (constants: their data). */
 void *vigil_q8_program_tensor(const struct vigil_q8_program *program, void *arena, int index);
 
-/* Runs every operator; no allocation. Returns 0, or VIGIL_EMODEL when the post-process meets an inverted box. */
-int vigil_q8_program_run(const struct vigil_q8_program *program, void *arena);
+/* Runs every operator; no allocation. Convolutions are split over @p pool (NULL: the caller alone), whose thread
+ * count must not exceed the one the arena was sized for. Returns 0, or VIGIL_EMODEL when the post-process meets an
+ * inverted box. The results do not depend on the thread count. */
+int vigil_q8_program_run(const struct vigil_q8_program *program, void *arena, struct vigil_pool *pool);
+
+/* The same, adding each operator's milliseconds of the calling thread's CPU time to op_ms[i] (n_ops entries) when op_ms is not NULL. */
+int vigil_q8_program_run_profiled(const struct vigil_q8_program *program, void *arena, struct vigil_pool *pool,
+				  double *op_ms);
+int vigil_q8_program_n_ops(const struct vigil_q8_program *program);
+/* Multiply-adds of operator @p i per run (convolutions; 0 for the others). */
+uint64_t vigil_q8_program_op_macs(const struct vigil_q8_program *program, int i);
+/* Which kernel runs operator @p i: "avx2 gemm 1x1", "avx2 gemm im2col", "avx2 depthwise", "c depthwise m1", "c". */
+const char *vigil_q8_program_op_path(const struct vigil_q8_program *program, int i);
 
 #endif

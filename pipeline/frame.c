@@ -2,7 +2,9 @@
  * Frame descriptions: format names, plane geometry, tight-buffer layout and validation. */
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "error.h"
 #include "preprocess.h"
@@ -109,6 +111,7 @@ long vigil_frame_init_packed(struct vigil_frame *frame, enum vigil_pixel_format 
 		frame->height = height;
 		frame->colorimetry = VIGIL_COLOR_BT601_LIMITED;
 		frame->pts_ns = -1;
+		frame->dmabuf = NULL;
 	}
 	for (int p = 0; p < 3; p++) {
 		int used = p < num_planes(format);
@@ -122,6 +125,31 @@ long vigil_frame_init_packed(struct vigil_frame *frame, enum vigil_pixel_format 
 		total += (long)stride * plane_rows(format, p, height);
 	}
 	return total;
+}
+
+/* A DMABUF description: an open fd, every plane inside the buffer (what an OpenCL import reads). */
+static int dmabuf_validate(const struct vigil_frame *frame, const char *name)
+{
+	const struct vigil_dmabuf *d = frame->dmabuf;
+	struct stat st;
+
+	if (d->fd < 0 || fstat(d->fd, &st) < 0)
+		return vigil_error(-EBADF, "%s frame: DMABUF fd %d is not an open file descriptor", name, d->fd);
+	if (d->size == 0 || (S_ISREG(st.st_mode) && (long long)d->size > (long long)st.st_size))
+		return vigil_error(-EINVAL, "%s frame: DMABUF fd %d has size %zu, the buffer holds %lld bytes", name,
+				   d->fd, d->size, (long long)st.st_size);
+	for (int p = 0; p < num_planes(frame->format); p++) {
+		const size_t rows = (size_t)plane_rows(frame->format, p, frame->height);
+		const size_t need =
+		    (rows - 1) * (size_t)frame->strides[p] + (size_t)plane_row_bytes(frame->format, p, frame->width);
+
+		if (d->offsets[p] > d->size || need > d->size - d->offsets[p] || d->offsets[p] > INT32_MAX)
+			return vigil_error(-EINVAL,
+					   "%s frame: DMABUF fd %d plane %d (offset %zu, %zu bytes) is outside its %zu "
+					   "bytes",
+					   name, d->fd, p, d->offsets[p], need, d->size);
+	}
+	return 0;
 }
 
 int vigil_frame_validate(const struct vigil_frame *frame)
@@ -153,5 +181,5 @@ int vigil_frame_validate(const struct vigil_frame *frame)
 	    ((int)frame->colorimetry < VIGIL_COLOR_BT601_LIMITED || (int)frame->colorimetry > VIGIL_COLOR_BT709_FULL))
 		return vigil_error(VIGIL_EFORMAT, "%s frame colorimetry %d is not one of the 4 supported (0..3)", name,
 				   (int)frame->colorimetry);
-	return 0;
+	return frame->dmabuf ? dmabuf_validate(frame, name) : 0;
 }

@@ -295,7 +295,7 @@ static int model_load(const uint8_t *bytes, size_t size, const char *name, const
 	vigil_log(
 	    "model", VIGIL_LOG_INFO, "loaded '%s': %d operators, %d tensors, arena %zu KiB", m->name, m->graph.n_ops,
 	    m->graph.n_tensors,
-	    (m->q8 ? vigil_q8_program_arena_bytes(m->q8) : vigil_program_arena_floats(m->program) * sizeof(float)) /
+	    (m->q8 ? vigil_q8_program_arena_bytes(m->q8, 1) : vigil_program_arena_floats(m->program) * sizeof(float)) /
 		1024);
 	*out = m;
 	return 0;

@@ -23,9 +23,9 @@ PKGS=(
   # V4L2 capture: headers, v4l-utils, and the vivid VM of scripts/vm-test.sh (QEMU, a static busybox)
   libv4l-dev v4l-utils qemu-system-x86 busybox-static
   # aarch64 cross build run under qemu (scripts/cross/aarch64-linux-gnu.ini): compiler, emulator, and the
-  # arm64 multiarch libraries the library, CLI and Check tests link
+  # arm64 multiarch libraries the library, CLI (glib: vigil eval) and Check tests link
   gcc-aarch64-linux-gnu qemu-user
-  libturbojpeg0-dev:arm64 libpng-dev:arm64 libjansson-dev:arm64 check:arm64
+  libturbojpeg0-dev:arm64 libpng-dev:arm64 libjansson-dev:arm64 check:arm64 libglib2.0-dev:arm64
 )
 
 missing=()

@@ -14,6 +14,7 @@ typedef struct {
 #define VIGIL_SIMD_ISA "vl16-emulated"
 #define SIMD_NAME(op) vigil_f32_##op##__vl16emu
 #define SIMD_TABLE vigil_f32_kernels__vl16emu
+#define CONV_NP3 8
 #define CONV_NP2 12
 #define CONV_NP1 24
 
@@ -62,6 +63,11 @@ static inline v16 e_add(v16 a, v16 b)
 	return (v16){ _mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi) };
 }
 
+static inline v16 e_mul(v16 a, v16 b)
+{
+	return (v16){ _mm256_mul_ps(a.lo, b.lo), _mm256_mul_ps(a.hi, b.hi) };
+}
+
 static inline v16 e_max(v16 a, v16 b)
 {
 	return (v16){ _mm256_max_ps(a.lo, b.lo), _mm256_max_ps(a.hi, b.hi) };
@@ -80,6 +86,7 @@ static inline v16 e_min(v16 a, v16 b)
 #define vzero() e_set1(0.0f)
 #define vfma(a, b, c) e_fma((a), (b), (c))
 #define vadd(a, b) e_add((a), (b))
+#define vmul(a, b) e_mul((a), (b))
 #define vmax(a, b) e_max((a), (b))
 #define vmin(a, b) e_min((a), (b))
 

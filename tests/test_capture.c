@@ -129,6 +129,20 @@ static void check_dmabuf(const struct vigil_capture_frame *f)
 			      "dmabuf plane %d differs from the frame", p);
 		munmap(m, (size_t)size);
 	}
+	/* one fd for every plane: the frame itself describes the dmabuf (what the OpenCL backend imports) */
+	if (f->num_planes == 1) {
+		const struct vigil_dmabuf *d = f->frame.dmabuf;
+		ck_assert_msg(d != NULL, "single-planar frame without frame.dmabuf");
+		ck_assert_int_eq(d->fd, f->dmabuf_fd[0]);
+		/* the V4L2 buffer's length: inside the dmabuf (which the kernel rounds up to pages), and holding
+		 * every plane */
+		ck_assert_uint_le(d->size, (size_t)lseek(d->fd, 0, SEEK_END));
+		ck_assert_uint_ge(d->size, (size_t)f->frame.strides[0] * (size_t)f->frame.height);
+		for (int p = 0; p < 3 && f->frame.planes[p]; p++)
+			ck_assert_uint_eq(d->offsets[p], (size_t)(f->frame.planes[p] - f->frame.planes[0]));
+	} else {
+		ck_assert_msg(f->frame.dmabuf == NULL, "multi-planar frame with a single frame.dmabuf");
+	}
 }
 
 struct fmt_case {
@@ -411,7 +425,9 @@ static int count_fds(void)
 	return n;
 }
 
-/* Mappings of video buffers or dmabufs (malloc's own anonymous mappings come and go with its thresholds). */
+/* Mappings of video buffers or dmabufs (malloc's own anonymous mappings come and go with its thresholds). A
+ * dmabuf's mapping is named "/dmabuf:NAME" (or "anon_inode:dmabuf"); "dmabuf" alone would also match this
+ * program's own path when a directory above it has the word in its name. */
 static int count_maps(void)
 {
 	FILE *f = fopen("/proc/self/maps", "r");
@@ -419,7 +435,8 @@ static int count_maps(void)
 	char line[512];
 	int n = 0;
 	while (fgets(line, sizeof(line), f))
-		n += strstr(line, "/dev/video") || strstr(line, "dmabuf") || strstr(line, "dma_buf");
+		n += strstr(line, " /dev/video") || strstr(line, "/dmabuf:") || strstr(line, "anon_inode:dmabuf") ||
+		     strstr(line, "dma_buf");
 	fclose(f);
 	return n;
 }

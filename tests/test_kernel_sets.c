@@ -189,7 +189,7 @@ START_TEST(test_conv2d)
 		const int k = (int[]){ 1, 1, 3, 5, 2 }[tu_rand(&st) % 5], stride = 1 + tu_rand(&st) % 2;
 		const int dil = tu_rand(&st) % 6 == 0 ? 2 : 1, same = tu_rand(&st) % 4 != 0;
 		const int ih = 1 + tu_rand(&st) % 19, iw = 1 + tu_rand(&st) % 23;
-		const int ic = 1 + tu_rand(&st) % 40, oc = 1 + tu_rand(&st) % 41;
+		const int ic = 1 + tu_rand(&st) % 40, oc = 1 + tu_rand(&st) % (iter % 4 == 0 ? 100 : 41);
 		const int eff = (k - 1) * dil + 1;
 		const int oh = same ? (ih + stride - 1) / stride : (ih - eff) / stride + 1;
 		const int ow = same ? (iw + stride - 1) / stride : (iw - eff) / stride + 1;
@@ -305,7 +305,9 @@ START_TEST(test_dwconv2d)
 		const enum values kind = (enum values)(iter % V_COUNT);
 		const int k = (int[]){ 3, 3, 5, 5, 1, 2, 7 }[tu_rand(&st) % 7], stride = 1 + tu_rand(&st) % 2;
 		const int dil = tu_rand(&st) % 6 == 0 ? 2 : 1, m = tu_rand(&st) % 8 == 0 ? 2 : 1;
-		const int ih = 1 + tu_rand(&st) % 25, iw = 1 + tu_rand(&st) % 25, ic = 1 + tu_rand(&st) % 70;
+		const int ih = 1 + tu_rand(&st) % 25, iw = 1 + tu_rand(&st) % 25;
+		/* every third shape has fewer channels than a vector of the widest ISA (masked blocks) */
+		const int ic = 1 + tu_rand(&st) % (iter % 3 == 0 ? 20 : 70);
 		const int oc = ic * m, oh = (ih + stride - 1) / stride, ow = (iw + stride - 1) / stride;
 		const int has_bias = tu_rand(&st) % 4 != 0;
 		const size_t n_in = (size_t)ih * iw * ic, n_w = (size_t)k * k * oc, n_out = (size_t)oh * ow * oc;
@@ -351,7 +353,17 @@ START_TEST(test_dwconv2d)
 			const struct vigil_f32_kernels *ks = sets[s];
 			float *got = buf_alloc(n_out, tu_rand(&st) % 4);
 			struct vigil_dwconv2d_args b = a;
+			float *packed = NULL;
 
+			/* the set's packed weights (its fast paths), or now and then none (its other paths) */
+			if (ks->dwconv2d_c_block > 0 && m == 1 && tu_rand(&st) % 4 != 0) {
+				const int cb = ks->dwconv2d_c_block;
+
+				packed = buf_alloc(vigil_f32_dwconv2d_packed_size(oc, k, k, cb), tu_rand(&st) % 4);
+				vigil_f32_dwconv2d_pack(w, oc, k, k, cb, packed);
+				check_guards(packed, vigil_f32_dwconv2d_packed_size(oc, k, k, cb), "dwconv2d_pack");
+				b.packed = packed;
+			}
 			b.output = got;
 			random_split(&st, oh, &split);
 			if (split < 0) {
@@ -366,8 +378,11 @@ START_TEST(test_dwconv2d)
 					ks->dwconv2d(&b);
 			}
 			check_guards(got, n_out, ks->isa);
-			compare(ks->isa, "dwconv2d", shape, got, want, mag, CONV_TOL, n_out);
+			compare(ks->isa, b.packed ? "dwconv2d (packed)" : "dwconv2d", shape, got, want, mag, CONV_TOL,
+				n_out);
 			buf_free(got);
+			if (packed)
+				buf_free(packed);
 		}
 		buf_free(abias);
 		buf_free(aw);
@@ -519,6 +534,38 @@ START_TEST(test_resize_bilinear)
 END_TEST
 
 /* The dispatcher: the reference is always last, VIGIL_FORCE_C leaves only it, and every entry is set. */
+/* The packed depthwise layout, value by value, against its definition in kernels.h (blocks of B channels, the
+ * last one overlapping when c > B and c % B != 0, zero lanes past c). */
+START_TEST(test_dwconv2d_pack)
+{
+	uint64_t st = seed + 6000;
+
+	for (int iter = 0; iter < 200; iter++) {
+		const int c = 1 + tu_rand(&st) % 70, k = 1 + tu_rand(&st) % 5,
+			  b = (int[]){ 4, 8, 16 }[tu_rand(&st) % 3];
+		const int nb = (c + b - 1) / b, taps = k * k;
+		const size_t n = vigil_f32_dwconv2d_packed_size(c, k, k, b);
+		float *w = rand_buf(&st, (size_t)taps * c, V_NORMAL, 0), *packed = buf_alloc(n, tu_rand(&st) % 4);
+
+		ck_assert_uint_eq(n, (size_t)nb * taps * b);
+		vigil_f32_dwconv2d_pack(w, c, k, k, b, packed);
+		check_guards(packed, n, "dwconv2d_pack");
+		for (int blk = 0; blk < nb; blk++) {
+			const int start = blk == nb - 1 && c > b ? c - b : blk * b;
+
+			for (int t = 0; t < taps; t++)
+				for (int l = 0; l < b; l++)
+					ck_assert_msg(packed[((size_t)blk * taps + t) * b + l] ==
+							  (start + l < c ? w[(size_t)t * c + start + l] : 0.0f),
+						      "seed %llu: c %d k %d B %d block %d tap %d lane %d",
+						      (unsigned long long)seed, c, k, b, blk, t, l);
+		}
+		buf_free(packed);
+		buf_free(w);
+	}
+}
+END_TEST
+
 START_TEST(test_dispatch)
 {
 	const struct vigil_f32_kernels *const *sets;
@@ -568,6 +615,7 @@ int main(void)
 	tcase_add_test(tc, test_dispatch);
 	tcase_add_loop_test(tc, test_conv2d, 0, 3);
 	tcase_add_loop_test(tc, test_dwconv2d, 0, 3);
+	tcase_add_test(tc, test_dwconv2d_pack);
 	tcase_add_loop_test(tc, test_maxpool2d, 0, 2);
 	tcase_add_loop_test(tc, test_eltwise, 0, 2);
 	tcase_add_loop_test(tc, test_resize_bilinear, 0, 2);

@@ -132,8 +132,10 @@ START_TEST(test_dwconv2d_random)
 		const int oc = ic * m, oh = same_out(ih, stride), ow = same_out(iw, stride);
 		float *in = rand_floats(&st, (size_t)ih * iw * ic), *w = rand_floats(&st, (size_t)k * k * oc);
 		float *out = malloc(sizeof(float) * oh * ow * oc);
-		struct vigil_dwconv2d_args a = { in, ih,     iw,     ic, w, NULL, out, oh,        ow,       oc, m, k,
-						 k,  stride, stride, 1,  1, 0,    0,   -INFINITY, INFINITY, 0,  0 };
+		struct vigil_dwconv2d_args a = {
+			in, ih,     iw,     ic, w, NULL, out, oh,        ow,       oc, m, k,
+			k,  stride, stride, 1,  1, 0,    0,   -INFINITY, INFINITY, 0,  0, NULL
+		};
 
 		a.pad_top = same_pad(ih, oh, k, stride, 1);
 		a.pad_left = same_pad(iw, ow, k, stride, 1);

@@ -6,6 +6,7 @@
  * compiler may contract a*b+c into FMA), resize 1e-5, max pool / pad / concat / add / clamp exact,
  * preprocessing 2e-4 (of a [-1, 1] tensor), whole models 1e-3 (the parity bound of the CPU backend). */
 #include <check.h>
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -842,9 +843,23 @@ START_TEST(test_bad_device)
 	cfg.device = NULL;
 	setenv("VIGIL_CL_DEVICE", "0:9", 1);
 	ck_assert_int_eq(vigil_detector_create(m, &cfg, &d), -EINVAL);
-	/* a name substring (PoCL's platform is "Portable Computing Language") */
-	setenv("VIGIL_CL_DEVICE", "portable", 1);
-	ck_assert_msg(vigil_detector_create(m, &cfg, &d) == 0, "%s", vigil_last_error());
+	/* a name substring, in another case: the platform name of the first device, its first word upper-cased
+	 * (PoCL: "PORTABLE" of "Portable Computing Language", NVIDIA: "NVIDIA" of "NVIDIA CUDA") */
+	{
+		struct vigil_cl_device *dev;
+		char word[64];
+		size_t n = 0;
+
+		ck_assert_int_eq(vigil_cl_device_get("0:0", &dev), 0);
+		while (dev->platform_name[n] && dev->platform_name[n] != ' ' && n + 1 < sizeof(word)) {
+			word[n] = (char)toupper((unsigned char)dev->platform_name[n]);
+			n++;
+		}
+		word[n] = 0;
+		ck_assert_uint_gt(n, 0);
+		setenv("VIGIL_CL_DEVICE", word, 1);
+		ck_assert_msg(vigil_detector_create(m, &cfg, &d) == 0, "%s: %s", word, vigil_last_error());
+	}
 	vigil_detector_destroy(d);
 	vigil_model_close(m);
 }

@@ -142,8 +142,10 @@ static void fill(struct vigil_f32_kernels *k, const struct vigil_f32_kernels *sr
 		k->conv2d = ref->conv2d;
 		k->conv2d_oc_block = ref->conv2d_oc_block;
 	}
-	if (!k->dwconv2d)
+	if (!k->dwconv2d) {
 		k->dwconv2d = ref->dwconv2d;
+		k->dwconv2d_c_block = ref->dwconv2d_c_block;
+	}
 	if (!k->maxpool2d)
 		k->maxpool2d = ref->maxpool2d;
 	if (!k->add)

@@ -53,7 +53,12 @@ void vigil_f32_conv2d__c(const struct vigil_conv2d_args *a);
 size_t vigil_f32_conv2d_packed_size(int out_c, int kh, int kw, int in_c, int oc_block);
 void vigil_f32_conv2d_pack(const float *ohwi, int out_c, int kh, int kw, int in_c, int oc_block, float *packed);
 
-/* Depthwise convolution: weights [kh][kw][out_c] (TFLite's layout, out_c = in_c * depth_multiplier). */
+/* Depthwise convolution: weights [kh][kw][out_c] (TFLite's layout, out_c = in_c * depth_multiplier), which
+ * every kernel can read; optimised kernels also want them repacked at load by vigil_f32_dwconv2d_pack() for
+ * the set's dwconv2d_c_block B (packed: NULL when not repacked, and then they may take a slower path). The
+ * packed layout is [ceil(out_c / B)][kh][kw][B], block b holding channels [s_b, s_b + B) with s_b = b * B,
+ * except the last block when out_c > B and out_c % B != 0: s_b = out_c - B, overlapping the block before it
+ * (kernels compute those channels twice, to the same values, instead of masking); lanes >= out_c are 0. */
 struct vigil_dwconv2d_args {
 	const float *input;
 	int in_h, in_w, in_c;
@@ -68,8 +73,11 @@ struct vigil_dwconv2d_args {
 	int pad_top, pad_left;
 	float act_min, act_max;
 	int row_begin, row_end;
+	const float *packed; /* the weights repacked for the kernel set, or NULL (depth_multiplier 1 only) */
 };
 void vigil_f32_dwconv2d__c(const struct vigil_dwconv2d_args *a);
+size_t vigil_f32_dwconv2d_packed_size(int c, int kh, int kw, int c_block);
+void vigil_f32_dwconv2d_pack(const float *hwc, int c, int kh, int kw, int c_block, float *packed);
 
 /* Max pooling; padded positions are ignored (as TFLite does). */
 struct vigil_pool_args {
@@ -105,6 +113,10 @@ struct vigil_resize_args {
 	int row_begin, row_end;
 };
 void vigil_f32_resize_bilinear__c(const struct vigil_resize_args *a);
+/* The two input rows (or columns) output row out_i reads and the weight of the second, as the reference does:
+ * out = in[lo] * (1 - frac) + in[hi] * frac along each axis. */
+void vigil_f32_resize_taps(int out_i, int in_size, int out_size, int align_corners, int half_pixel, int *lo, int *hi,
+			   float *frac);
 
 /* ---- dispatch ---- */
 
@@ -120,6 +132,7 @@ struct vigil_f32_kernels {
 	const char *isa;     /* "c", "avx2", "avx512", "neon", ... */
 	int conv2d_oc_block; /* weight layout conv2d reads (see vigil_f32_conv2d_pack); 0 = HWIO */
 	vigil_f32_conv2d_fn conv2d;
+	int dwconv2d_c_block; /* 0: dwconv2d reads only the TFLite layout; B: give it weights packed for B too */
 	vigil_f32_dwconv2d_fn dwconv2d;
 	vigil_f32_maxpool2d_fn maxpool2d;
 	vigil_f32_add_fn add;

@@ -8,6 +8,7 @@
 #define VIGIL_SIMD_ISA "avx2"
 #define SIMD_NAME(op) vigil_f32_##op##__avx2
 #define SIMD_TABLE vigil_f32_kernels__avx2
+#define CONV_NP3 4 /* 12 accumulators + 3 weights + 1 broadcast */
 #define CONV_NP2 6 /* 12 accumulators + 2 weights + 1 broadcast */
 #define CONV_NP1 12
 
@@ -19,10 +20,31 @@ static inline __m256i mask_n(int n)
 	return _mm256_loadu_si256((const __m256i *)(mask_src + 8 - n));
 }
 
+/* A masked store (vmaskmovps) is slow on some CPUs (microcoded on AMD Zen): halves, pairs and singles. */
+static inline void store_n(float *p, __m256 v, int n)
+{
+	__m128 x = _mm256_castps256_ps128(v);
+
+	if (n >= 4) {
+		_mm_storeu_ps(p, x);
+		x = _mm256_extractf128_ps(v, 1);
+		p += 4;
+		n -= 4;
+	}
+	if (n >= 2) {
+		_mm_storel_pi((__m64 *)p, x);
+		x = _mm_movehl_ps(x, x);
+		p += 2;
+		n -= 2;
+	}
+	if (n >= 1)
+		_mm_store_ss(p, x);
+}
+
 #define vload(p) _mm256_loadu_ps(p)
 #define vstore(p, v) _mm256_storeu_ps((p), (v))
 #define vload_n(p, n) _mm256_maskload_ps((p), mask_n(n))
-#define vstore_n(p, v, n) _mm256_maskstore_ps((p), mask_n(n), (v))
+#define vstore_n(p, v, n) store_n((p), (v), (n))
 #define vset1(x) _mm256_set1_ps(x)
 #define vzero() _mm256_setzero_ps()
 #define vfma(a, b, c) _mm256_fmadd_ps((a), (b), (c))

@@ -8,6 +8,7 @@
 #define VIGIL_SIMD_ISA "avx512"
 #define SIMD_NAME(op) vigil_f32_##op##__avx512
 #define SIMD_TABLE vigil_f32_kernels__avx512
+#define CONV_NP3 8  /* 24 accumulators + 3 weights + 1 broadcast */
 #define CONV_NP2 12 /* 24 accumulators + 2 weights + 1 broadcast */
 #define CONV_NP1 24
 

@@ -79,6 +79,25 @@ void vigil_f32_conv2d_pack(const float *ohwi, int out_c, int kh, int kw, int in_
 					    ohwi[(((size_t)o * kh + y) * kw + x) * in_c + c];
 }
 
+size_t vigil_f32_dwconv2d_packed_size(int c, int kh, int kw, int c_block)
+{
+	return c_block > 0 ? (size_t)((c + c_block - 1) / c_block) * kh * kw * c_block : 0;
+}
+
+void vigil_f32_dwconv2d_pack(const float *hwc, int c, int kh, int kw, int c_block, float *packed)
+{
+	const int nb = (c + c_block - 1) / c_block, taps = kh * kw;
+
+	for (int b = 0; b < nb; b++) {
+		const int start = b == nb - 1 && c > c_block ? c - c_block : b * c_block;
+
+		for (int t = 0; t < taps; t++)
+			for (int l = 0; l < c_block; l++)
+				packed[((size_t)b * taps + t) * c_block + l] =
+				    start + l < c ? hwc[(size_t)t * c + start + l] : 0.0f;
+	}
+}
+
 void vigil_f32_dwconv2d__c(const struct vigil_dwconv2d_args *a)
 {
 	const int oc = a->out_c, ic = a->in_c, m = a->depth_multiplier;
@@ -202,8 +221,8 @@ void vigil_f32_concat__c(const float *const *inputs, const size_t *block, int n,
 }
 
 /* Source coordinate and taps for one output index, TFLite's RESIZE_BILINEAR reference. */
-static void resize_taps(int out_i, int in_size, int out_size, int align_corners, int half_pixel, int *lo, int *hi,
-			float *frac)
+void vigil_f32_resize_taps(int out_i, int in_size, int out_size, int align_corners, int half_pixel, int *lo, int *hi,
+			   float *frac)
 {
 	const float scale = (align_corners && out_size > 1) ? (float)(in_size - 1) / (float)(out_size - 1)
 							    : (float)in_size / (float)out_size;
@@ -229,12 +248,13 @@ void vigil_f32_resize_bilinear__c(const struct vigil_resize_args *a)
 		int y0, y1;
 		float fy;
 
-		resize_taps(oy, a->in_h, a->out_h, a->align_corners, a->half_pixel_centers, &y0, &y1, &fy);
+		vigil_f32_resize_taps(oy, a->in_h, a->out_h, a->align_corners, a->half_pixel_centers, &y0, &y1, &fy);
 		for (int ox = 0; ox < a->out_w; ox++) {
 			int x0, x1;
 			float fx;
 
-			resize_taps(ox, a->in_w, a->out_w, a->align_corners, a->half_pixel_centers, &x0, &x1, &fx);
+			vigil_f32_resize_taps(ox, a->in_w, a->out_w, a->align_corners, a->half_pixel_centers, &x0, &x1,
+					      &fx);
 			const float *p00 = a->input + ((size_t)y0 * a->in_w + x0) * c;
 			const float *p01 = a->input + ((size_t)y0 * a->in_w + x1) * c;
 			const float *p10 = a->input + ((size_t)y1 * a->in_w + x0) * c;

@@ -13,6 +13,11 @@
  * end) replaces its convolution and max pooling with the NEON-shaped ones below. */
 #define SIMD_TABLE vigil_f32_kernels__neon_generic
 /* 32 vector registers: 24 accumulators + 2 weights + 1 broadcast input */
+/* depthwise: 32 registers hold a block's 3x3 taps, 4 accumulators and the input columns of a tile */
+#define DW_NP1 4
+#define DW_NP2 4
+#define DW_BLOCK_OUTER 1
+#define CONV_NP3 8
 #define CONV_NP2 12
 #define CONV_NP1 24
 
@@ -313,9 +318,10 @@ const struct vigil_f32_kernels vigil_f32_kernels__neon = {
 	.isa = "neon",
 	.conv2d_oc_block = VL,
 	.conv2d = vigil_f32_conv2d__neon,
+	.dwconv2d_c_block = VL,
 	.dwconv2d = SIMD_NAME(dwconv2d),
 	.maxpool2d = vigil_f32_maxpool2d__neon,
 	.add = SIMD_NAME(add),
 	.clamp = SIMD_NAME(clamp),
-	.resize_bilinear = NULL, /* three small layers in face-full: the reference is enough */
+	.resize_bilinear = SIMD_NAME(resize_bilinear),
 };

@@ -95,15 +95,55 @@ void vigil_u8_dwconv2d_m1__c(const struct vigil_q8_conv_args *a, int32_t *acc);
 #define VIGIL_Q8_HAVE_AVX2 0
 #endif
 
-/* AVX2 pointwise uint8 convolution (1x1 kernel, stride 1, no padding), bit-identical to vigil_u8_conv2d__c.
- * Weights are packed once (size in bytes, 32-byte aligned storage) with their per-channel sums. */
-size_t vigil_u8_conv1x1_pack_size(int k, int n);
-void vigil_u8_conv1x1_pack(const uint8_t *w, int k, int n, int16_t *packed, int32_t *wsum);
-void vigil_u8_conv1x1__avx2(const struct vigil_q8_conv_args *a, const int16_t *packed, const int32_t *wsum);
-/* Any uint8 convolution through im2col (col: out_h * out_w * kh * kw * in_c bytes) and the kernel above, with the
- * weights packed for K = kh * kw * in_c. Bit-identical to vigil_u8_conv2d__c. */
-void vigil_u8_conv_im2col__avx2(const struct vigil_q8_conv_args *a, uint8_t *col, const int16_t *packed,
-				const int32_t *wsum);
+/* ---- AVX2 fast path (x86-64): bit-identical to the __c kernels above -------------------------------------------
+ * All products are exact int32 sums of (x - zx) * (w - zw) on vpmaddwd (int16 pairs, never vpmaddubsw, which
+ * saturates): the activation zero point is subtracted while the activations are widened to int16, the weight zero
+ * point when the weights are packed at load, so no correction term is needed and padding (x = zx) contributes 0. */
+
+/* Per-output-channel epilogue shared by the GEMM and depthwise kernels, padded to a multiple of 16 channels. */
+struct vigil_q8_requant_vec {
+	int32_t *bias;   /* the conv bias (0 where none) */
+	float *fscale;   /* fp32 requantization scales, or NULL for the fixed-point multiplier below */
+	int32_t *mult;   /* Q31 multiplier */
+	int32_t *lshift; /* max(shift, 0) */
+	int32_t *rshift; /* max(-shift, 0) */
+	int32_t output_offset, act_min, act_max;
+	int is_signed;
+};
+
+/* Weights of a convolution packed for the AVX2 GEMM: K = kh*kw*in_c rounded up to even (kp), out_c rounded up to
+ * 24 (np); panel layout [np/24][kp/2][24][2] int16 holding w - zw (zero padded). Pixel ranges given to the kernel
+ * should start at multiples of VIGIL_Q8_GEMM_MR (one micro-tile). */
+#define VIGIL_Q8_GEMM_MR 4
+struct vigil_q8_gemm {
+	int k, kp, n, np;
+	int16_t *w;
+	struct vigil_q8_requant_vec rq;
+};
+/* Packs the weights and epilogue of @p a (OHWI weights, uint8 or int8 by @p is_signed); allocates. 0 or -ENOMEM. */
+int vigil_q8_gemm_pack(const struct vigil_q8_conv_args *a, int is_signed, struct vigil_q8_gemm *g);
+void vigil_q8_gemm_free(struct vigil_q8_gemm *g);
+/* Scratch bytes one caller of vigil_q8_conv_gemm__avx2 needs (the int16 activation tile). */
+size_t vigil_q8_gemm_scratch_bytes(const struct vigil_q8_gemm *g);
+/* Output pixels [p0, p1) of any convolution (1x1 read directly, others gathered im2col-style one tile at a time). */
+void vigil_q8_conv_gemm__avx2(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, void *scratch, int p0,
+			      int p1);
+
+/* Depthwise convolution with depth multiplier 1 and at most VIGIL_Q8_DW_MAX_TAPS taps: taps paired, [ceil(kh*kw/2)][cp][2] int16 holding w - zw. */
+struct vigil_q8_dw {
+	int c, cp, taps, pairs;
+	int16_t *w;
+	struct vigil_q8_requant_vec rq;
+};
+#define VIGIL_Q8_DW_MAX_TAPS 49
+int vigil_q8_dw_pack(const struct vigil_q8_conv_args *a, int is_signed, struct vigil_q8_dw *d);
+void vigil_q8_dw_free(struct vigil_q8_dw *d);
+/* Output rows [y0, y1). @p zeros: at least c bytes holding the input zero point (stands in for padding). */
+void vigil_q8_dwconv__avx2(const struct vigil_q8_conv_args *a, const struct vigil_q8_dw *d, const void *zeros, int y0,
+			   int y1);
+
+/* n accumulators of channels c0.. requantized with the epilogue (exposed for tests; n any). */
+void vigil_q8_requant__avx2(const int32_t *acc, int c0, int n, const struct vigil_q8_requant_vec *rq, void *out);
 
 /* Pooling: padded positions are skipped; average = (sum +- count/2) / count (TFLite's rounding). */
 struct vigil_q8_pool_args {
@@ -145,6 +185,12 @@ void vigil_u8_concat__c(const struct vigil_q8_concat_input *in, int n, size_t ou
 			int32_t out_zero_point, uint8_t *out);
 void vigil_i8_concat__c(const struct vigil_q8_concat_input *in, int n, size_t outer, float out_scale,
 			int32_t out_zero_point, int8_t *out);
+#if VIGIL_Q8_HAVE_AVX2
+void vigil_u8_concat__avx2(const struct vigil_q8_concat_input *in, int n, size_t outer, float out_scale,
+			   int32_t out_zero_point, uint8_t *out);
+void vigil_i8_concat__avx2(const struct vigil_q8_concat_input *in, int n, size_t outer, float out_scale,
+			   int32_t out_zero_point, int8_t *out);
+#endif
 
 /* 256-entry lookup table of a uint8/int8 element-wise function (TFLite's LOGISTIC on 8-bit tensors), indexed by the
  * raw byte. */

@@ -1,132 +1,579 @@
 /* SPDX-License-Identifier: Apache-2.0
- * AVX2 quantized kernels. They compute the same int32 accumulators as the reference (kernels_q8_c.c) and
- * requantize with the same function, so their output is bit-identical (tests/test_quant.c checks it). */
+ * AVX2 quantized kernels. They compute the same int32 accumulators as the reference (kernels_q8_c.c), exactly:
+ * every product (x - zx) * (w - zw) is formed on vpmaddwd from int16 operands (|x - zx|, |w - zw| <= 255, so a pair
+ * sums to at most 130050: no saturation, unlike vpmaddubsw), and integer sums do not depend on their order. The
+ * requantization is the reference formula in vector form (float: cvtdq2ps, mulps, clamp, cvtps2dq rounding to
+ * nearest-even as lrintf does; fixed point: TFLite's SaturatingRoundingDoublingHighMul and RoundingDivideByPOT on
+ * 64-bit products), so the output is bit-identical (tests/test_quant.c checks it on random shapes and the model). */
 #include "kernels_q8.h"
 
 #if VIGIL_Q8_HAVE_AVX2
+#include <errno.h>
 #include <immintrin.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* Pointwise (1x1, stride 1, no padding) uint8 convolution as a GEMM: out[p][n] = requant(sum_k (x + xo)(w + wo) +
- * bias) with sum (x + xo)(w + wo) = sum x*w + xo*sum w + wo*sum x + K*wo*xo. sum x*w runs on vpmaddwd over int16
- * pairs: weights packed [N/8][ceil(K/2)][8][2] (zero padded), the pair (x[k], x[k+1]) broadcast. */
+#define MR VIGIL_Q8_GEMM_MR /* output pixels per micro-tile */
+#define NR 24               /* output channels per micro-tile (three int32 vectors) */
+#define DW_CP 16            /* depthwise channels padded to a multiple of this */
+#define TILE_BYTES 49152    /* int16 activation tile: MR-multiple pixels x kp, kept in L1/L2 */
+/* no fma: the float requantization must stay a separate multiply and add/clamp, as in the reference */
+#define AVX2 __attribute__((target("avx2")))
 
-size_t vigil_u8_conv1x1_pack_size(int k, int n)
+static size_t round_up(size_t v, size_t m)
 {
-	return (size_t)((n + 7) / 8) * (size_t)((k + 1) / 2) * 16 * sizeof(int16_t);
+	return (v + m - 1) / m * m;
 }
 
-void vigil_u8_conv1x1_pack(const uint8_t *w, int k, int n, int16_t *packed, int32_t *wsum)
+static void *alloc_zero(size_t bytes)
 {
-	const int kp = (k + 1) / 2;
+	void *p = aligned_alloc(32, round_up(bytes ? bytes : 1, 32));
 
-	memset(packed, 0, vigil_u8_conv1x1_pack_size(k, n));
-	for (int o = 0; o < n; o++) {
-		int32_t s = 0;
+	if (p)
+		memset(p, 0, round_up(bytes ? bytes : 1, 32));
+	return p;
+}
 
-		for (int c = 0; c < k; c++) {
-			packed[(((size_t)(o / 8) * kp + c / 2) * 8 + o % 8) * 2 + c % 2] = w[(size_t)o * k + c];
-			s += w[(size_t)o * k + c];
+static void requant_vec_free(struct vigil_q8_requant_vec *rq)
+{
+	free(rq->bias);
+	free(rq->fscale);
+	free(rq->mult);
+	free(rq->lshift);
+	free(rq->rshift);
+	memset(rq, 0, sizeof(*rq));
+}
+
+static int requant_vec_init(const struct vigil_q8_conv_args *a, int is_signed, int n, int np,
+			    struct vigil_q8_requant_vec *rq)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->bias = alloc_zero((size_t)np * sizeof(int32_t));
+	rq->mult = alloc_zero((size_t)np * sizeof(int32_t));
+	rq->lshift = alloc_zero((size_t)np * sizeof(int32_t));
+	rq->rshift = alloc_zero((size_t)np * sizeof(int32_t));
+	if (a->fp32_scale)
+		rq->fscale = alloc_zero((size_t)np * sizeof(float));
+	if (!rq->bias || !rq->mult || !rq->lshift || !rq->rshift || (a->fp32_scale && !rq->fscale)) {
+		requant_vec_free(rq);
+		return -ENOMEM;
+	}
+	for (int c = 0; c < n; c++) {
+		rq->bias[c] = a->bias ? a->bias[c] : 0;
+		if (a->fp32_scale)
+			rq->fscale[c] = a->fp32_scale[c];
+		if (a->multiplier) {
+			rq->mult[c] = a->multiplier[c];
+			rq->lshift[c] = a->shift[c] > 0 ? a->shift[c] : 0;
+			rq->rshift[c] = a->shift[c] > 0 ? 0 : -a->shift[c];
 		}
-		wsum[o] = s;
+	}
+	rq->output_offset = a->output_offset;
+	rq->act_min = a->act_min;
+	rq->act_max = a->act_max;
+	rq->is_signed = is_signed;
+	return 0;
+}
+
+/* ---- requantization ------------------------------------------------------------------------------------------ */
+
+/* vigil_q_srdhm on 8 lanes: |a| * |b| as an unsigned 64-bit product, the nudge 2^30 (2^30 - 1 for a negative
+ * product, which makes the truncating division round half away from zero), >> 31, the sign put back. */
+static inline AVX2 __m256i srdhm8(__m256i a, __m256i b)
+{
+	const __m256i neg = _mm256_srai_epi32(_mm256_xor_si256(a, b), 31);
+	const __m256i ua = _mm256_abs_epi32(a), ub = _mm256_abs_epi32(b);
+	const __m256i one = _mm256_set1_epi64x(1), nudge = _mm256_set1_epi64x(1 << 30);
+	__m256i pe = _mm256_mul_epu32(ua, ub);
+	__m256i po = _mm256_mul_epu32(_mm256_srli_epi64(ua, 32), _mm256_srli_epi64(ub, 32));
+	__m256i r;
+
+	pe = _mm256_sub_epi64(_mm256_add_epi64(pe, nudge), _mm256_and_si256(neg, one));
+	po = _mm256_sub_epi64(_mm256_add_epi64(po, nudge), _mm256_and_si256(_mm256_srli_epi64(neg, 32), one));
+	pe = _mm256_srli_epi64(pe, 31);
+	po = _mm256_slli_epi64(_mm256_srli_epi64(po, 31), 32);
+	r = _mm256_blend_epi32(pe, po, 0xAA);
+	r = _mm256_sub_epi32(_mm256_xor_si256(r, neg), neg);
+	/* INT32_MIN * INT32_MIN saturates to INT32_MAX */
+	return _mm256_blendv_epi8(r, _mm256_set1_epi32(INT32_MAX),
+				  _mm256_and_si256(_mm256_cmpeq_epi32(a, _mm256_set1_epi32(INT32_MIN)),
+						   _mm256_cmpeq_epi32(b, _mm256_set1_epi32(INT32_MIN))));
+}
+
+/* vigil_q_rdbypot with a per-lane exponent */
+static inline AVX2 __m256i rdbypot8(__m256i x, __m256i e)
+{
+	const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(_mm256_set1_epi32(1), e), _mm256_set1_epi32(1));
+	const __m256i rem = _mm256_and_si256(x, mask);
+	const __m256i thr = _mm256_sub_epi32(_mm256_srai_epi32(mask, 1), _mm256_cmpgt_epi32(_mm256_setzero_si256(), x));
+
+	return _mm256_sub_epi32(_mm256_srav_epi32(x, e), _mm256_cmpgt_epi32(rem, thr));
+}
+
+/* acc (without bias) of channels c..c+7 -> clamped output values as int32 */
+static inline AVX2 __m256i rq8(__m256i acc, const struct vigil_q8_requant_vec *rq, int c)
+{
+	const __m256i zp = _mm256_set1_epi32(rq->output_offset);
+	__m256i r;
+
+	acc = _mm256_add_epi32(acc, _mm256_loadu_si256((const __m256i *)(rq->bias + c)));
+	if (rq->fscale) {
+		__m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(rq->fscale + c));
+
+		f = _mm256_max_ps(f, _mm256_set1_ps((float)(rq->act_min - rq->output_offset)));
+		f = _mm256_min_ps(f, _mm256_set1_ps((float)(rq->act_max - rq->output_offset)));
+		return _mm256_add_epi32(_mm256_cvtps_epi32(f), zp); /* within act_min..act_max already */
+	} else {
+		r = _mm256_sllv_epi32(acc, _mm256_loadu_si256((const __m256i *)(rq->lshift + c)));
+		r = srdhm8(r, _mm256_loadu_si256((const __m256i *)(rq->mult + c)));
+		r = _mm256_add_epi32(rdbypot8(r, _mm256_loadu_si256((const __m256i *)(rq->rshift + c))), zp);
+	}
+	r = _mm256_max_epi32(r, _mm256_set1_epi32(rq->act_min));
+	return _mm256_min_epi32(r, _mm256_set1_epi32(rq->act_max));
+}
+
+/* 8 in-range int32 -> 8 bytes */
+static inline AVX2 __m128i pack8(__m256i v, int is_signed)
+{
+	const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+
+	return is_signed ? _mm_packs_epi16(w, w) : _mm_packus_epi16(w, w);
+}
+
+/* 16 in-range int32 -> 16 bytes */
+static inline AVX2 __m128i pack16(__m256i v0, __m256i v1, int is_signed)
+{
+	const __m128i w0 = _mm_packs_epi32(_mm256_castsi256_si128(v0), _mm256_extracti128_si256(v0, 1));
+	const __m128i w1 = _mm_packs_epi32(_mm256_castsi256_si128(v1), _mm256_extracti128_si256(v1, 1));
+
+	return is_signed ? _mm_packs_epi16(w0, w1) : _mm_packus_epi16(w0, w1);
+}
+
+AVX2 void vigil_q8_requant__avx2(const int32_t *acc, int c0, int n, const struct vigil_q8_requant_vec *rq, void *out)
+{
+	uint8_t *o = out;
+
+	for (int i = 0; i < n; i += 8) {
+		int32_t tmp[8] = { 0 };
+		uint8_t bytes[8];
+
+		memcpy(tmp, acc + i, (size_t)(n - i < 8 ? n - i : 8) * sizeof(int32_t));
+		_mm_storel_epi64((__m128i *)bytes,
+				 pack8(rq8(_mm256_loadu_si256((const __m256i *)tmp), rq, c0 + i), rq->is_signed));
+		memcpy(o + i, bytes, (size_t)(n - i < 8 ? n - i : 8));
 	}
 }
 
-static inline int32_t pair(const uint8_t *x, int c, int k)
+/* ---- GEMM for convolutions ----------------------------------------------------------------------------------- */
+
+int vigil_q8_gemm_pack(const struct vigil_q8_conv_args *a, int is_signed, struct vigil_q8_gemm *g)
 {
-	/* (x[c], x[c + 1]) as two int16 in one int32; past the end the weight is 0, repeat x[c] */
-	const int32_t lo = x[c], hi = c + 1 < k ? x[c + 1] : x[c];
+	const int8_t *ws = a->weights;
+	const uint8_t *wu = a->weights;
 
-	return lo | hi << 16;
-}
-
-__attribute__((target("avx2"))) void vigil_u8_conv1x1__avx2(const struct vigil_q8_conv_args *a, const int16_t *packed,
-							    const int32_t *wsum)
-{
-	const uint8_t *in = a->input;
-	uint8_t *out = a->output;
-	const int k = a->in_c, n = a->out_c, kp = (k + 1) / 2, pixels = a->out_h * a->out_w;
-	const int32_t wo = a->weights_offset, xo = a->input_offset;
-
-	for (int p0 = 0; p0 < pixels; p0 += 4) {
-		const int np = pixels - p0 < 4 ? pixels - p0 : 4;
-		const uint8_t *x[4];
-		int32_t xsum[4] = { 0, 0, 0, 0 };
-
-		for (int i = 0; i < 4; i++) {
-			x[i] = in + (size_t)(p0 + (i < np ? i : 0)) * k;
-			for (int c = 0; c < k; c++)
-				xsum[i] += x[i][c];
-		}
-		for (int nb = 0; nb < (n + 7) / 8; nb++) {
-			const int16_t *wp = packed + (size_t)nb * kp * 16;
-			__m256i acc0 = _mm256_setzero_si256(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-			int32_t res[4][8];
-
-			for (int c = 0; c < kp; c++) {
-				const __m256i wv = _mm256_load_si256((const __m256i *)(wp + (size_t)c * 16));
-
-				acc0 = _mm256_add_epi32(acc0,
-							_mm256_madd_epi16(_mm256_set1_epi32(pair(x[0], 2 * c, k)), wv));
-				acc1 = _mm256_add_epi32(acc1,
-							_mm256_madd_epi16(_mm256_set1_epi32(pair(x[1], 2 * c, k)), wv));
-				acc2 = _mm256_add_epi32(acc2,
-							_mm256_madd_epi16(_mm256_set1_epi32(pair(x[2], 2 * c, k)), wv));
-				acc3 = _mm256_add_epi32(acc3,
-							_mm256_madd_epi16(_mm256_set1_epi32(pair(x[3], 2 * c, k)), wv));
-			}
-			_mm256_storeu_si256((__m256i *)res[0], acc0);
-			_mm256_storeu_si256((__m256i *)res[1], acc1);
-			_mm256_storeu_si256((__m256i *)res[2], acc2);
-			_mm256_storeu_si256((__m256i *)res[3], acc3);
-			for (int i = 0; i < np; i++)
-				for (int j = 0; j < 8 && nb * 8 + j < n; j++) {
-					const int o = nb * 8 + j;
-					int32_t acc = res[i][j] + xo * wsum[o] + wo * xsum[i] + k * wo * xo;
-
-					if (a->bias)
-						acc += a->bias[o];
-					if (a->fp32_scale)
-						acc = vigil_q_requant_fp32(acc, a->fp32_scale[o], a->output_offset,
-									   a->act_min, a->act_max);
-					else
-						acc =
-						    vigil_q_mul(acc, a->multiplier[o], a->shift[o]) + a->output_offset;
-					acc = acc < a->act_min ? a->act_min : acc > a->act_max ? a->act_max : acc;
-					out[(size_t)(p0 + i) * n + o] = (uint8_t)acc;
-				}
-		}
+	memset(g, 0, sizeof(*g));
+	g->k = a->kh * a->kw * a->in_c;
+	g->kp = (int)round_up((size_t)g->k, 2);
+	g->n = a->out_c;
+	g->np = (int)round_up((size_t)g->n, NR);
+	g->w = alloc_zero((size_t)g->np * g->kp * sizeof(int16_t));
+	if (!g->w || requant_vec_init(a, is_signed, g->n, g->np, &g->rq) < 0) {
+		vigil_q8_gemm_free(g);
+		return -ENOMEM;
 	}
+	for (int o = 0; o < g->n; o++)
+		for (int k = 0; k < g->k; k++) {
+			const size_t src = (size_t)o * g->k + k;
+			const int32_t w = (is_signed ? (int32_t)ws[src] : (int32_t)wu[src]) + a->weights_offset;
+
+			g->w[(((size_t)(o / NR) * (g->kp / 2) + k / 2) * NR + o % NR) * 2 + k % 2] = (int16_t)w;
+		}
+	return 0;
 }
 
-/* Any other uint8 convolution: the kh*kw*in_c inputs of each output pixel gathered into a row of @p col (padding
- * holds the input zero point, which contributes 0 as in the reference), then the pointwise kernel over K columns. */
-__attribute__((target("avx2"))) void vigil_u8_conv_im2col__avx2(const struct vigil_q8_conv_args *a, uint8_t *col,
-								const int16_t *packed, const int32_t *wsum)
+void vigil_q8_gemm_free(struct vigil_q8_gemm *g)
+{
+	free(g->w);
+	requant_vec_free(&g->rq);
+	memset(g, 0, sizeof(*g));
+}
+
+static int tile_pixels(const struct vigil_q8_gemm *g)
+{
+	const int t = TILE_BYTES / (g->kp * 2) / MR * MR;
+
+	return t < MR ? MR : t;
+}
+
+size_t vigil_q8_gemm_scratch_bytes(const struct vigil_q8_gemm *g)
+{
+	return round_up((size_t)tile_pixels(g) * g->kp * sizeof(int16_t), 64);
+}
+
+/* dst[i] = src[i] + xo as int16 */
+static inline AVX2 void widen(const void *src, int16_t *dst, int n, int32_t xo, int is_signed)
+{
+	const __m256i off = _mm256_set1_epi16((int16_t)xo);
+	const uint8_t *s = src;
+	int i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		const __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+
+		_mm256_storeu_si256(
+		    (__m256i *)(dst + i),
+		    _mm256_add_epi16(is_signed ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v), off));
+	}
+	if (i + 8 <= n) {
+		const __m128i v = _mm_loadl_epi64((const __m128i *)(s + i));
+
+		_mm_storeu_si128((__m128i *)(dst + i),
+				 _mm_add_epi16(is_signed ? _mm_cvtepi8_epi16(v) : _mm_cvtepu8_epi16(v),
+					       _mm256_castsi256_si128(off)));
+		i += 8;
+	}
+	for (; i < n; i++)
+		dst[i] = (int16_t)((is_signed ? (int32_t)(int8_t)s[i] : (int32_t)s[i]) + xo);
+}
+
+/* Rows of the activation tile for output pixels p..p+rows-1 (then zero rows up to rows_pad): the kh*kw*in_c inputs
+ * of each pixel minus the zero point, 0 where the window leaves the image (as the reference skips those taps). */
+static AVX2 void pack_rows(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, int p, int rows,
+			   int rows_pad, int16_t *dst)
 {
 	const uint8_t *in = a->input;
 	const size_t ic = (size_t)a->in_c;
-	const uint8_t zp = (uint8_t)-a->input_offset;
-	struct vigil_q8_conv_args b = *a;
-	uint8_t *dst = col;
+	const int sg = g->rq.is_signed;
+	const int direct = a->kh == 1 && a->kw == 1 && a->stride_h == 1 && a->stride_w == 1 && a->pad_top == 0 &&
+			   a->pad_left == 0 && a->in_w == a->out_w && a->in_h == a->out_h;
 
-	for (int oy = 0; oy < a->out_h; oy++)
-		for (int ox = 0; ox < a->out_w; ox++)
-			for (int ky = 0; ky < a->kh; ky++)
-				for (int kx = 0; kx < a->kw; kx++, dst += ic) {
-					const int y = oy * a->stride_h - a->pad_top + ky * a->dil_h;
-					const int x = ox * a->stride_w - a->pad_left + kx * a->dil_w;
+	for (int r = 0; r < rows; r++, dst += g->kp) {
+		const int q = p + r, oy = q / a->out_w, ox = q % a->out_w;
+		const int y0 = oy * a->stride_h - a->pad_top, x0 = ox * a->stride_w - a->pad_left;
+		int16_t *d = dst;
 
-					if (y < 0 || y >= a->in_h || x < 0 || x >= a->in_w)
-						memset(dst, zp, ic);
-					else
-						memcpy(dst, in + ((size_t)y * a->in_w + x) * ic, ic);
+		if (direct) {
+			widen(in + (size_t)q * ic, d, (int)ic, a->input_offset, sg);
+			d += ic;
+		} else {
+			for (int ky = 0; ky < a->kh; ky++) {
+				const int y = y0 + ky * a->dil_h;
+				const int x_last = x0 + (a->kw - 1) * a->dil_w;
+
+				if (y < 0 || y >= a->in_h) {
+					memset(d, 0, (size_t)a->kw * ic * sizeof(int16_t));
+					d += (size_t)a->kw * ic;
+				} else if (a->dil_w == 1 && x0 >= 0 && x_last < a->in_w) {
+					widen(in + ((size_t)y * a->in_w + x0) * ic, d, (int)(a->kw * ic),
+					      a->input_offset, sg);
+					d += (size_t)a->kw * ic;
+				} else {
+					for (int kx = 0; kx < a->kw; kx++, d += ic) {
+						const int x = x0 + kx * a->dil_w;
+
+						if (x < 0 || x >= a->in_w)
+							memset(d, 0, ic * sizeof(int16_t));
+						else
+							widen(in + ((size_t)y * a->in_w + x) * ic, d, (int)ic,
+							      a->input_offset, sg);
+					}
 				}
-	b.input = col;
-	b.in_h = a->out_h;
-	b.in_w = a->out_w;
-	b.in_c = a->kh * a->kw * a->in_c;
-	vigil_u8_conv1x1__avx2(&b, packed, wsum);
+			}
+		}
+		if (g->kp > g->k)
+			*d = 0;
+	}
+	if (rows_pad > rows)
+		memset(dst, 0, (size_t)(rows_pad - rows) * g->kp * sizeof(int16_t));
 }
+
+#define BCAST(i) _mm256_set1_epi32(load32(a + (size_t)(i)*kp + 2 * q))
+#define STEP(i, c0, c1, c2)                                                                                            \
+	do {                                                                                                           \
+		const __m256i b = BCAST(i);                                                                            \
+		c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(b, w0));                                                   \
+		c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(b, w1));                                                   \
+		c2 = _mm256_add_epi32(c2, _mm256_madd_epi16(b, w2));                                                   \
+	} while (0)
+
+static inline int32_t load32(const int16_t *p)
+{
+	int32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* MR x NR block (4 pixels x 24 channels: 12 accumulators, 3 weight vectors, 1 broadcast = the 16 ymm registers;
+ * per k pair 12 vpmaddwd, 12 vpaddd, 4 broadcasts): rows of @p a (stride kp int16), panel @p w ([kp/2][24][2]);
+ * stores the @p rows x @p cols valid outputs */
+static inline AVX2 void micro(const int16_t *a, int kp, const int16_t *w, const struct vigil_q8_requant_vec *rq, int c,
+			      int rows, int cols, uint8_t *out, size_t out_stride)
+{
+	__m256i a00 = _mm256_setzero_si256(), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
+	__m256i a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
+	__m256i acc[MR][3];
+
+	for (int q = 0; q < kp / 2; q++) {
+		const __m256i w0 = _mm256_load_si256((const __m256i *)(w + (size_t)q * 48));
+		const __m256i w1 = _mm256_load_si256((const __m256i *)(w + (size_t)q * 48 + 16));
+		const __m256i w2 = _mm256_load_si256((const __m256i *)(w + (size_t)q * 48 + 32));
+
+		STEP(0, a00, a01, a02);
+		STEP(1, a10, a11, a12);
+		STEP(2, a20, a21, a22);
+		STEP(3, a30, a31, a32);
+	}
+	acc[0][0] = a00, acc[0][1] = a01, acc[0][2] = a02, acc[1][0] = a10, acc[1][1] = a11, acc[1][2] = a12;
+	acc[2][0] = a20, acc[2][1] = a21, acc[2][2] = a22, acc[3][0] = a30, acc[3][1] = a31, acc[3][2] = a32;
+	for (int i = 0; i < rows; i++) {
+		const __m128i v0 = pack16(rq8(acc[i][0], rq, c), rq8(acc[i][1], rq, c + 8), rq->is_signed);
+		const __m128i v1 = pack8(rq8(acc[i][2], rq, c + 16), rq->is_signed);
+
+		if (cols == NR) {
+			_mm_storeu_si128((__m128i *)(out + i * out_stride), v0);
+			_mm_storel_epi64((__m128i *)(out + i * out_stride + 16), v1);
+		} else {
+			uint8_t tmp[32];
+
+			_mm_storeu_si128((__m128i *)tmp, v0);
+			_mm_storel_epi64((__m128i *)(tmp + 16), v1);
+			memcpy(out + i * out_stride, tmp, (size_t)cols);
+		}
+	}
+}
+
+AVX2 void vigil_q8_conv_gemm__avx2(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, void *scratch,
+				   int p0, int p1)
+{
+	const int tp = tile_pixels(g);
+	int16_t *tile = scratch;
+	uint8_t *out = a->output;
+
+	for (int t0 = p0; t0 < p1; t0 += tp) {
+		const int rows = p1 - t0 < tp ? p1 - t0 : tp;
+
+		pack_rows(a, g, t0, rows, (int)round_up((size_t)rows, MR), tile);
+		for (int pn = 0; pn < g->np / NR; pn++) {
+			const int c = pn * NR, cols = g->n - c < NR ? g->n - c : NR;
+			const int16_t *w = g->w + (size_t)pn * (g->kp / 2) * NR * 2;
+
+			for (int i = 0; i < rows; i += MR)
+				micro(tile + (size_t)i * g->kp, g->kp, w, &g->rq, c, rows - i < MR ? rows - i : MR,
+				      cols, out + (size_t)(t0 + i) * g->n + c, (size_t)g->n);
+		}
+	}
+}
+
+/* ---- depthwise ----------------------------------------------------------------------------------------------- */
+
+/* The input offset is folded into the bias: sum_t (x + xo) * w' = sum_t x * w' + xo * sum_t w' (w' = w + wo), so the
+ * kernel multiplies raw inputs; a padded tap reads the zero point (x = -xo), which contributes x * w' + xo * w' = 0
+ * as the reference's skipped tap does. */
+int vigil_q8_dw_pack(const struct vigil_q8_conv_args *a, int is_signed, struct vigil_q8_dw *d)
+{
+	const int8_t *ws = a->weights;
+	const uint8_t *wu = a->weights;
+
+	memset(d, 0, sizeof(*d));
+	d->c = a->out_c;
+	d->cp = (int)round_up((size_t)d->c, DW_CP);
+	d->taps = a->kh * a->kw;
+	d->pairs = (d->taps + 1) / 2;
+	d->w = alloc_zero((size_t)d->pairs * d->cp * 2 * sizeof(int16_t));
+	if (!d->w || requant_vec_init(a, is_signed, d->c, d->cp, &d->rq) < 0) {
+		vigil_q8_dw_free(d);
+		return -ENOMEM;
+	}
+	for (int t = 0; t < d->taps; t++)
+		for (int c = 0; c < d->c; c++) {
+			const size_t src = (size_t)t * d->c + c;
+			const int32_t w = (is_signed ? (int32_t)ws[src] : (int32_t)wu[src]) + a->weights_offset;
+
+			d->w[((size_t)(t / 2) * d->cp + c) * 2 + t % 2] = (int16_t)w;
+			d->rq.bias[c] += a->input_offset * w;
+		}
+	return 0;
+}
+
+void vigil_q8_dw_free(struct vigil_q8_dw *d)
+{
+	free(d->w);
+	requant_vec_free(&d->rq);
+	memset(d, 0, sizeof(*d));
+}
+
+static inline AVX2 __m256i widen16(__m128i v, int sg)
+{
+	return sg ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v);
+}
+
+/* 16 channels from c of one output pixel: taps paired as int16 (x_t0, x_t1) . (w_t0, w_t1) on vpmaddwd */
+static inline __attribute__((always_inline)) AVX2 void dw16(const uint8_t *const *src, const struct vigil_q8_dw *d,
+							    int pairs, int c, int sg, uint8_t *o)
+{
+	__m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
+	const int16_t *w = d->w + (size_t)c * 2;
+
+	for (int p = 0; p < pairs; p++, w += (size_t)d->cp * 2) {
+		const __m128i x0 = _mm_loadu_si128((const __m128i *)(src[2 * p] + c));
+		const __m128i x1 = _mm_loadu_si128((const __m128i *)(src[2 * p + 1] + c));
+
+		acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(widen16(_mm_unpacklo_epi8(x0, x1), sg),
+								_mm256_load_si256((const __m256i *)w)));
+		acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(widen16(_mm_unpackhi_epi8(x0, x1), sg),
+								_mm256_load_si256((const __m256i *)(w + 16))));
+	}
+	_mm_storeu_si128((__m128i *)(o + c), pack16(rq8(acc0, &d->rq, c), rq8(acc1, &d->rq, c + 8), sg));
+}
+
+/* 8 channels from c */
+static inline __attribute__((always_inline)) AVX2 void dw8(const uint8_t *const *src, const struct vigil_q8_dw *d,
+							   int pairs, int c, int sg, uint8_t *o)
+{
+	__m256i acc = _mm256_setzero_si256();
+	const int16_t *w = d->w + (size_t)c * 2;
+
+	for (int p = 0; p < pairs; p++, w += (size_t)d->cp * 2) {
+		const __m128i xi = _mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(src[2 * p] + c)),
+						     _mm_loadl_epi64((const __m128i *)(src[2 * p + 1] + c)));
+
+		acc = _mm256_add_epi32(acc, _mm256_madd_epi16(widen16(xi, sg), _mm256_load_si256((const __m256i *)w)));
+	}
+	_mm_storel_epi64((__m128i *)(o + c), pack8(rq8(acc, &d->rq, c), sg));
+}
+
+static inline __attribute__((always_inline)) AVX2 void dw_pixel(const uint8_t *const *src, const struct vigil_q8_dw *d,
+								int pairs, int sg, uint8_t *o)
+{
+	int c = 0;
+
+	for (; c + 16 <= d->c; c += 16)
+		dw16(src, d, pairs, c, sg, o);
+	if (c + 8 <= d->c) {
+		dw8(src, d, pairs, c, sg, o);
+		c += 8;
+	}
+	if (c < d->c) {
+		int32_t acc[8] = { 0 };
+		const int c0 = c;
+
+		for (; c < d->c; c++)
+			for (int t = 0; t < d->taps; t++) {
+				const int32_t x = sg ? ((const int8_t *)src[t])[c] : src[t][c];
+
+				acc[c - c0] += x * d->w[((size_t)(t / 2) * d->cp + c) * 2 + t % 2];
+			}
+		vigil_q8_requant__avx2(acc, c0, d->c - c0, &d->rq, o + c0);
+	}
+}
+
+AVX2 void vigil_q8_dwconv__avx2(const struct vigil_q8_conv_args *a, const struct vigil_q8_dw *d, const void *zeros,
+				int y0, int y1)
+{
+	const uint8_t *in = a->input;
+	uint8_t *out = a->output;
+	const int sg = d->rq.is_signed;
+	const size_t c = (size_t)d->c;
+	const uint8_t *src[2 * ((VIGIL_Q8_DW_MAX_TAPS + 1) / 2)];
+	const uint8_t *row[VIGIL_Q8_DW_MAX_TAPS];
+
+	for (int oy = y0; oy < y1; oy++) {
+		const int iy = oy * a->stride_h - a->pad_top;
+		int rows_ok = 1;
+
+		for (int ky = 0; ky < a->kh; ky++) {
+			const int y = iy + ky * a->dil_h;
+
+			row[ky] = y < 0 || y >= a->in_h ? NULL : in + (size_t)y * a->in_w * c;
+		}
+		for (int ky = 0; ky < a->kh; ky++)
+			rows_ok &= row[ky] != NULL;
+		for (int ox = 0; ox < a->out_w; ox++) {
+			const int ix = ox * a->stride_w - a->pad_left;
+			uint8_t *o = out + ((size_t)oy * a->out_w + ox) * c;
+
+			if (rows_ok && ix >= 0 && ix + (a->kw - 1) * a->dil_w < a->in_w && d->pairs == 5 &&
+			    a->kw == 3) {
+				/* 3x3 inside the image: no bounds checks */
+				const size_t x0 = (size_t)ix * c, x1 = x0 + (size_t)a->dil_w * c,
+					     x2 = x1 + (size_t)a->dil_w * c;
+				const uint8_t *s9[10] = { row[0] + x0, row[0] + x1, row[0] + x2, row[1] + x0,
+							  row[1] + x1, row[1] + x2, row[2] + x0, row[2] + x1,
+							  row[2] + x2, zeros };
+
+				dw_pixel(s9, d, 5, sg, o);
+				continue;
+			}
+			for (int ky = 0, t = 0; ky < a->kh; ky++)
+				for (int kx = 0; kx < a->kw; kx++, t++) {
+					const int x = ix + kx * a->dil_w;
+
+					src[t] = !row[ky] || x < 0 || x >= a->in_w ? (const uint8_t *)zeros
+										   : row[ky] + (size_t)x * c;
+				}
+			src[d->taps] = zeros; /* partner of an odd last tap (weight 0) */
+			if (d->pairs == 5)
+				dw_pixel(src, d, 5, sg, o); /* 3x3, unrolled */
+			else
+				dw_pixel(src, d, d->pairs, sg, o);
+		}
+	}
+}
+
+/* ---- concatenation with rescaling ------------------------------------------------------------------------------ */
+
+/* roundf (half away from zero) of 8 floats, exactly: trunc, plus one where the dropped fraction is >= 0.5 */
+static inline AVX2 __m256i round_away8(__m256 v)
+{
+	const __m256 sign = _mm256_and_ps(v, _mm256_set1_ps(-0.0f));
+	const __m256 av = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
+	const __m256 t = _mm256_round_ps(av, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+	const __m256 up = _mm256_cmp_ps(_mm256_sub_ps(av, t), _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+	const __m256 r = _mm256_add_ps(t, _mm256_and_ps(up, _mm256_set1_ps(1.0f)));
+
+	return _mm256_cvttps_epi32(_mm256_or_ps(r, sign));
+}
+
+#define DEFINE_CONCAT_AVX2(NAME, T, LO, HI, CVT, PACK)                                                                 \
+	AVX2 void NAME(const struct vigil_q8_concat_input *in, int n, size_t outer, float out_scale,                   \
+		       int32_t out_zero_point, T *out)                                                                 \
+	{                                                                                                              \
+		const float inverse = 1.0f / out_scale;                                                                \
+		for (size_t k = 0; k < outer; k++)                                                                     \
+			for (int i = 0; i < n; i++) {                                                                  \
+				const T *src = (const T *)in[i].data + k * in[i].block;                                \
+				if (in[i].zero_point == out_zero_point && in[i].scale == out_scale) {                  \
+					memcpy(out, src, in[i].block * sizeof(T));                                     \
+				} else {                                                                               \
+					const float scale = in[i].scale * inverse;                                     \
+					const float bias = (float)-in[i].zero_point * scale;                           \
+					const __m256 vs = _mm256_set1_ps(scale), vb = _mm256_set1_ps(bias);            \
+					const __m256i zp = _mm256_set1_epi32(out_zero_point);                          \
+					size_t j = 0;                                                                  \
+					for (; j + 8 <= in[i].block; j += 8) {                                         \
+						const __m256 prod =                                                    \
+						    _mm256_mul_ps(_mm256_cvtepi32_ps(CVT(                              \
+								      _mm_loadl_epi64((const __m128i *)(src + j)))),   \
+								  vs);                                                 \
+						__m256i v =                                                            \
+						    _mm256_add_epi32(round_away8(_mm256_add_ps(prod, vb)), zp);        \
+						v = _mm256_min_epi32(_mm256_max_epi32(v, _mm256_set1_epi32(LO)),       \
+								     _mm256_set1_epi32(HI));                           \
+						_mm_storel_epi64((__m128i *)(out + j), pack8(v, PACK));                \
+					}                                                                              \
+					for (; j < in[i].block; j++) {                                                 \
+						const float prod = (float)src[j] * scale;                              \
+						const int32_t v = (int32_t)roundf(prod + bias) + out_zero_point;       \
+						out[j] = (T)(v < LO ? LO : v > HI ? HI : v);                           \
+					}                                                                              \
+				}                                                                                      \
+				out += in[i].block;                                                                    \
+			}                                                                                              \
+	}
+
+DEFINE_CONCAT_AVX2(vigil_u8_concat__avx2, uint8_t, 0, 255, _mm256_cvtepu8_epi32, 0)
+DEFINE_CONCAT_AVX2(vigil_i8_concat__avx2, int8_t, -128, 127, _mm256_cvtepi8_epi32, 1)
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "error.h"
 
@@ -41,8 +42,9 @@ struct vigil_cl_exec {
 	struct vigil_cl_exec_config cfg;
 	cl_command_queue queue;
 	cl_mem act, cand, frame, taps;
-	cl_mem *weights; /* per op: packed weights (conv) or NULL */
-	cl_mem *consts;  /* per tensor: device copy of a constant read by a kernel (biases, dw weights) */
+	cl_mem taps_direct; /* the same taps with frame rows (not gathered rows): imported frames */
+	cl_mem *weights;    /* per op: packed weights (conv) or NULL */
+	cl_mem *consts;     /* per tensor: device copy of a constant read by a kernel (biases, dw weights) */
 	int *alias;
 	size_t *offset; /* floats, per tensor */
 	int *const_act; /* per tensor: a constant (or RESHAPE of one) kept in the activation buffer */
@@ -59,8 +61,13 @@ struct vigil_cl_exec {
 	uint8_t *staging; /* the gathered rows, uploaded with one write */
 	float *cand_host;
 	struct vigil_cl_exec_stats stats;
-	int logged_upload;
+	struct vigil_cl_import_cache imports; /* DMABUF frames imported (kind NONE: never) */
+	int import_failed;                    /* an import failed: frames are copied from then on */
+	unsigned logged;                      /* LOG_*: frame paths already logged */
 };
+
+/* Each frame path is logged once per executor. */
+enum { LOG_COPY_PLAIN = 1, LOG_COPY_NO_IMPORT = 2, LOG_IMPORT = 4, LOG_IMPORT_FAILED = 8 };
 
 static int cl_fail(const char *what, cl_int st)
 {
@@ -665,6 +672,7 @@ void vigil_cl_exec_destroy(struct vigil_cl_exec *e)
 		return;
 	if (e->queue)
 		clFinish(e->queue);
+	vigil_cl_import_cache_drop(&e->imports);
 	for (int i = 0; e->steps && i < e->n_steps; i++)
 		if (e->steps[i].kernel)
 			clReleaseKernel(e->steps[i].kernel);
@@ -686,6 +694,8 @@ void vigil_cl_exec_destroy(struct vigil_cl_exec *e)
 		clReleaseMemObject(e->frame);
 	if (e->taps)
 		clReleaseMemObject(e->taps);
+	if (e->taps_direct)
+		clReleaseMemObject(e->taps_direct);
 	if (e->queue)
 		clReleaseCommandQueue(e->queue);
 	free(e->staging);
@@ -716,6 +726,9 @@ int vigil_cl_exec_create(struct vigil_cl_device *dev, const struct vigil_graph *
 	e->dev = dev;
 	e->g = g;
 	e->cfg = *cfg;
+	vigil_cl_import_cache_init(&e->imports,
+				   vigil_cl_import_override_get() ? vigil_cl_import_override_get() : &dev->import,
+				   dev->context, dev->device);
 	e->weights = calloc(g->n_ops ? g->n_ops : 1, sizeof(cl_mem));
 	e->consts = calloc(nt, sizeof(cl_mem));
 	e->alias = malloc(nt * sizeof(int));
@@ -787,6 +800,14 @@ int vigil_cl_exec_create(struct vigil_cl_device *dev, const struct vigil_graph *
 		ret = cl_fail("clCreateBuffer (taps)", st);
 		goto out_destroy;
 	}
+	if (e->imports.api.kind != VIGIL_CL_IMPORT_NONE) {
+		e->taps_direct = clCreateBuffer(dev->context, CL_MEM_READ_ONLY,
+						(2 * (size_t)e->dst_w + 2 * e->dst_h + 1) * 16, NULL, &st);
+		if (!e->taps_direct) {
+			ret = cl_fail("clCreateBuffer (taps)", st);
+			goto out_destroy;
+		}
+	}
 	e->taps_host = malloc((2 * (size_t)e->dst_w + 2 * e->dst_h + 1) * 16);
 	e->rows[0] = malloc((6 * (size_t)e->dst_h + 1) * sizeof(int));
 	e->rows[1] = e->rows[0] + 2 * (size_t)e->dst_h;
@@ -851,9 +872,19 @@ out_destroy:
 	return ret;
 }
 
+void vigil_cl_exec_log_frame_paths(struct vigil_cl_exec *e, int on)
+{
+	e->logged = on ? 0 : ~0u;
+}
+
 void vigil_cl_exec_get_stats(const struct vigil_cl_exec *e, struct vigil_cl_exec_stats *out)
 {
 	*out = e->stats;
+	out->import_kind = (int)e->imports.api.kind;
+	out->imports = e->imports.imports;
+	out->import_hits = e->imports.hits;
+	out->import_releases = e->imports.releases;
+	out->imports_held = vigil_cl_import_cache_count(&e->imports);
 }
 
 /* A 1-D launch of @p n work-items at the device's fixed work-group size (rounded-up grid). */
@@ -1060,6 +1091,14 @@ int vigil_cl_exec_configure(struct vigil_cl_exec *e, const struct vigil_preproce
 			e->taps_host[4 * k + 2] = t->inside;
 			memcpy(&e->taps_host[4 * k + 3], &t->frac, 4);
 		}
+	/* imports of the previous geometry are not reused: a new geometry is a new ring of buffers */
+	vigil_cl_import_cache_drop(&e->imports);
+	if (e->taps_direct) {
+		st = clEnqueueWriteBuffer(e->queue, e->taps_direct, CL_TRUE, 0, (size_t)n * 16, e->taps_host, 0, NULL,
+					  NULL);
+		if (st != CL_SUCCESS)
+			return cl_fail("tap table upload", st);
+	}
 	layout_of(f->format, &bpp, offs, &planes);
 	e->n_rows[0] = gather_rows(pp->luma_y, pp->dst_h, e->taps_host + 4 * 2 * (size_t)pp->dst_w, e->rows[0]);
 	if (planes > 1)
@@ -1080,17 +1119,86 @@ int vigil_cl_exec_configure(struct vigil_cl_exec *e, const struct vigil_preproce
 	return grow_frame(e, total ? total : 1);
 }
 
+/* The buffer's identity for the import cache (vigil_frame_validate() checked the description). */
+static int check_dmabuf(const struct vigil_frame *f, struct stat *st)
+{
+	if (f->dmabuf->fd < 0 || fstat(f->dmabuf->fd, st) < 0)
+		return vigil_error(-EBADF, "frame DMABUF fd %d is not an open file descriptor", f->dmabuf->fd);
+	return 0;
+}
+
+/* An imported DMABUF frame: the preprocess kernel reads the buffer itself, with the frame's strides and the
+ * planes' offsets in it, through the taps that hold frame rows. 0: enqueued; 1: not imported (the copy path
+ * follows); negative: error. */
+static int enqueue_import(struct vigil_cl_exec *e, const struct vigil_frame *f, const struct stat *fs, cl_mem *mem)
+{
+	cl_int status;
+	int ret;
+
+	if (e->imports.api.kind == VIGIL_CL_IMPORT_NONE || e->import_failed || !e->taps_direct) {
+		if (!(e->logged & LOG_COPY_NO_IMPORT) && !e->import_failed) {
+			vigil_log(
+			    "opencl", VIGIL_LOG_INFO,
+			    "frame path: DMABUF frames are copied (mapped, the rows the taps read uploaded once): %s",
+			    e->imports.api.why_not[0] ? e->imports.api.why_not : "no import extension");
+			e->logged |= LOG_COPY_NO_IMPORT;
+		}
+		return 1;
+	}
+	ret = vigil_cl_import_get(&e->imports, f->dmabuf, fs->st_dev, fs->st_ino, mem, &status);
+	if (ret < 0) {
+		/* one failure says the driver will not take this kind of buffer: copy from now on */
+		vigil_log("opencl", VIGIL_LOG_WARNING, "frame path: %s; falling back to copying frames",
+			  vigil_last_error());
+		vigil_error_clear();
+		e->import_failed = 1;
+		e->logged |= LOG_IMPORT_FAILED;
+		return 1;
+	}
+	if (!(e->logged & LOG_IMPORT)) {
+		vigil_log("opencl", VIGIL_LOG_INFO, "frame path: DMABUF import (%s), no copy",
+			  vigil_cl_import_name(e->imports.api.kind));
+		e->logged |= LOG_IMPORT;
+	}
+	status = vigil_cl_import_acquire(&e->imports, e->queue, *mem);
+	return status == CL_SUCCESS ? 0 : cl_fail("clEnqueueAcquireExternalMemObjectsKHR", status);
+}
+
 /* Gathers the rows of the frame the taps read, uploads them with one write and enqueues the preprocess
- * kernel. */
+ * kernel; an imported DMABUF frame is read in place instead. */
 static int enqueue_frame(struct vigil_cl_exec *e, const struct vigil_preprocess *pp, const struct vigil_frame *f)
 {
 	size_t global = (size_t)e->dst_w * e->dst_h, upload = 0;
 	cl_int offs[4], po[4] = { 0 }, strides[4] = { 0 }, rows[4] = { 0 }, st = CL_SUCCESS;
 	cl_float yuv[8] = { 0 };
-	int bpp, planes, layout;
+	int bpp, planes, layout, ret;
 	struct args a = { .k = e->pre };
+	cl_mem imported = NULL;
 
 	layout = layout_of(f->format, &bpp, offs, &planes);
+	if (f->dmabuf) {
+		struct stat fs;
+
+		ret = check_dmabuf(f, &fs);
+		if (ret == 0)
+			ret = enqueue_import(e, f, &fs, &imported);
+		if (ret < 0)
+			return ret;
+		if (ret == 0) {
+			for (int p = 0; p < planes; p++) {
+				po[p] = (cl_int)f->dmabuf->offsets[p];
+				strides[p] = (cl_int)f->strides[p];
+			}
+			goto launch;
+		}
+	} else if (!(e->logged & LOG_COPY_PLAIN)) {
+		vigil_log("opencl", VIGIL_LOG_INFO,
+			  "frame path: host copy of the rows the taps read (%zu bytes a frame): the frames carry no "
+			  "DMABUF%s",
+			  e->plane_off[planes - 1] + (size_t)e->n_rows[planes - 1] * e->row_bytes[planes - 1],
+			  e->imports.api.kind != VIGIL_CL_IMPORT_NONE ? " (the device could import one)" : "");
+		e->logged |= LOG_COPY_PLAIN;
+	}
 	for (int p = 0; p < planes; p++) {
 		uint8_t *dst = e->staging + e->plane_off[p];
 
@@ -1104,21 +1212,22 @@ static int enqueue_frame(struct vigil_cl_exec *e, const struct vigil_preprocess 
 	st = clEnqueueWriteBuffer(e->queue, e->frame, CL_FALSE, 0, upload, e->staging, 0, NULL, NULL);
 	if (st != CL_SUCCESS)
 		return cl_fail("frame upload", st);
-	if (!e->logged_upload) {
-		vigil_log("opencl", VIGIL_LOG_INFO, "frame path: host copy (%zu bytes: the rows the taps read)%s",
-			  upload,
-			  e->dev->has_dmabuf_import ? "; the device offers DMABUF import, frames carry no fd yet" : "");
-		e->logged_upload = 1;
-	}
+launch:
 	vigil_preprocess_yuv_coeffs(f->colorimetry, yuv);
-	ARG_M(&a, e->frame);
+	if (imported)
+		ARG_M(&a, imported);
+	else
+		ARG_M(&a, e->frame);
 	ARG_I(&a, layout);
 	arg(&a, sizeof(cl_int4), po);
 	arg(&a, sizeof(cl_int4), strides);
 	arg(&a, sizeof(cl_int4), rows);
 	ARG_I(&a, bpp);
 	arg(&a, sizeof(cl_int4), offs);
-	ARG_M(&a, e->taps);
+	if (imported)
+		ARG_M(&a, e->taps_direct);
+	else
+		ARG_M(&a, e->taps);
 	ARG_I(&a, e->dst_w);
 	ARG_I(&a, e->dst_h);
 	arg(&a, sizeof(cl_float8), yuv);
@@ -1127,10 +1236,21 @@ static int enqueue_frame(struct vigil_cl_exec *e, const struct vigil_preprocess 
 	ARG_I(&a, off(e, e->cfg.input_tensor));
 	ARG_M(&a, e->act);
 	ARG_M(&a, e->cand);
-	if (a.st != CL_SUCCESS)
+	if (a.st != CL_SUCCESS) {
+		if (imported)
+			vigil_cl_import_release(&e->imports, e->queue, imported);
 		return cl_fail("preprocess arguments", a.st);
+	}
 	e->stats.last_upload_bytes = upload;
+	e->stats.last_imported = imported != NULL;
 	st = launch(e, e->pre, global, NULL);
+	if (imported) {
+		/* in-order queue: the release follows the only kernel that reads the buffer */
+		const cl_int rs = vigil_cl_import_release(&e->imports, e->queue, imported);
+
+		if (st == CL_SUCCESS && rs != CL_SUCCESS)
+			return cl_fail("clEnqueueReleaseExternalMemObjectsKHR", rs);
+	}
 	return st == CL_SUCCESS ? 0 : cl_fail("preprocess launch", st);
 }
 

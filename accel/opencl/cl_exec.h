@@ -36,7 +36,8 @@ int vigil_cl_exec_run_tensor(struct vigil_cl_exec *e, const float *input, float 
 int vigil_cl_exec_configure(struct vigil_cl_exec *e, const struct vigil_preprocess *pp,
 			    const struct vigil_frame *frame);
 
-/* One frame: uploads the rows the taps read, preprocesses, runs, selects the anchors whose logit is
+/* One frame: uploads the rows the taps read (or, for a DMABUF frame on a device that imports, reads the
+ * imported buffer in place: frame->dmabuf), preprocesses, runs, selects the anchors whose logit is
  * >= @p logit_threshold on the device and reads back only those. On return logits[] is NaN (never
  * passes a threshold) except at the selected anchors, whose logits and boxes rows are set: what
  * vigil_face_decode() reads. No allocation. */
@@ -52,8 +53,17 @@ struct vigil_cl_exec_stats {
 	int ops;                    /* operators of the graph (RESHAPEs included) */
 	size_t act_bytes;           /* the activation buffer */
 	size_t last_read_bytes;     /* bytes read back by the last detect() */
-	size_t last_upload_bytes;   /* frame bytes uploaded by the last detect() */
+	size_t last_upload_bytes;   /* frame bytes uploaded by the last detect() (0 when imported) */
+	int last_imported;          /* the last frame was a DMABUF read in place (imported) */
+	int import_kind;            /* enum vigil_cl_import_kind of the executor (NONE: DMABUF frames are copied) */
+	long imports, import_hits;  /* DMABUF imports made, and frames served by an earlier import */
+	long import_releases;       /* imports released (evicted, geometry change) */
+	int imports_held;           /* imports cached now */
 };
+/* Whether the frame path (copy, DMABUF import and why) is logged, once per path: off for the warm-up frame,
+ * on (and forgotten what was logged) after. */
+void vigil_cl_exec_log_frame_paths(struct vigil_cl_exec *e, int on);
+
 void vigil_cl_exec_get_stats(const struct vigil_cl_exec *e, struct vigil_cl_exec_stats *out);
 
 /* Per-step profile (kernel name, total ms over @p iterations runs of the model) for benchmarks:

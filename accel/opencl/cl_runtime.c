@@ -395,7 +395,7 @@ static int no_such_device(const char *sel, const struct found *all, int n)
 
 static int init_device(struct vigil_cl_device *d, const struct found *f, const char *src)
 {
-	char ext[4096];
+	char ext[8192];
 	cl_int st;
 	cl_context_properties props[] = { CL_CONTEXT_PLATFORM, (cl_context_properties)f->platform, 0 };
 
@@ -411,7 +411,8 @@ static int init_device(struct vigil_cl_device *d, const struct found *f, const c
 	snprintf(d->name, sizeof(d->name), "%d:%d %s (%s, driver %s)", f->pi, f->di, d->device_name, d->platform_name,
 		 d->driver_version);
 	dev_str(f->device, CL_DEVICE_EXTENSIONS, ext, sizeof(ext));
-	d->has_dmabuf_import = strstr(ext, "cl_khr_external_memory_dma_buf") || strstr(ext, "cl_arm_import_memory");
+	vigil_cl_import_api_init(&d->import, f->platform, ext);
+	d->has_dmabuf_import = d->import.kind != VIGIL_CL_IMPORT_NONE;
 	{
 		cl_ulong m = 0;
 
@@ -543,8 +544,8 @@ int vigil_cl_device_get(const char *selector, struct vigil_cl_device **out)
 	e->source_hash = h;
 	e->next = entries;
 	entries = e;
-	vigil_log("opencl", VIGIL_LOG_INFO, "device %s%s", e->dev.name,
-		  e->dev.has_dmabuf_import ? ", DMABUF import offered" : "");
+	vigil_log("opencl", VIGIL_LOG_INFO, "device %s, DMABUF import: %s", e->dev.name,
+		  e->dev.has_dmabuf_import ? vigil_cl_import_name(e->dev.import.kind) : e->dev.import.why_not);
 	*out = &e->dev;
 out_unlock:
 	pthread_mutex_unlock(&lock);

@@ -7,6 +7,8 @@
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
 
+#include "cl_import.h"
+
 /* A device with its context and built program. Shared process-wide and kept for the life of the
  * process (the in-memory program cache): vigil_cl_device_get() for the same device returns the same
  * object. Thread-safe. */
@@ -18,9 +20,10 @@ struct vigil_cl_device {
 	char name[400];     /* "P:D device (platform, driver ...)" for messages */
 	char device_name[128], driver_version[64], platform_name[128];
 	int platform_index, device_index;
-	int has_dmabuf_import; /* cl_khr_external_memory_dma_buf or cl_arm_import_memory offered */
-	size_t max_alloc;      /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
-	size_t local_size;     /* work-group size of every launch: 64, or less where the device allows less */
+	int has_dmabuf_import;             /* cl_khr_external_memory_dma_buf or cl_arm_import_memory usable */
+	struct vigil_cl_import_api import; /* its entry points, or why there is none */
+	size_t max_alloc;                  /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
+	size_t local_size; /* work-group size of every launch: 64, or less where the device allows less */
 };
 
 /* Selects a device: @p selector "P:D" (platform and device indices), "D" (device index on platform 0)

@@ -64,6 +64,17 @@ else
 	fail gst-dmabuf-vigildetect "$BUILD/tests/vm/gst_dmabuf_probe not built"
 fi
 
+# V4L2 dmabufs into the OpenCL backend (PoCL: no import extension, so the copy path, logged once) against the
+# CPU backend on the same frames. Caches in the VM's writable /tmp (PoCL compiles under TCG: slow the first time).
+if [ -x "$BUILD/tests/vm/capture_opencl" ]; then
+	run capture-opencl 300 sh -c 'VIGIL_DEBUG=opencl:3 XDG_CACHE_HOME=/tmp/vigil-xdg POCL_CACHE_DIR=/tmp/pocl-cache \
+		POCL_DEVICES=basic "$1/tests/vm/capture_opencl" /dev/video0 4 2>/tmp/clog; r=$?; cat /tmp/clog
+		n=$(grep -c "frame path:" /tmp/clog); c=$(grep -c "frame path: DMABUF frames are copied" /tmp/clog)
+		echo "frame path lines: $n (DMABUF copied: $c)"; [ $r -eq 0 ] && [ "$n" -eq 1 ] && [ "$c" -eq 1 ]' sh "$BUILD"
+else
+	fail capture-opencl "$BUILD/tests/vm/capture_opencl not built"
+fi
+
 if [ -x "$BUILD/pipeline/vigil" ]; then
 	run vigil-run 120 sh tests/vm/vigil-run.sh "$BUILD/pipeline/vigil"
 else

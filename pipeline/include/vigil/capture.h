@@ -90,6 +90,8 @@ struct vigil_capture_frame {
 	int num_planes;           /**< memory planes (NV12M: 2) */
 	int dmabuf_fd[VIGIL_CAPTURE_MAX_PLANES];       /**< one per memory plane, owned by the capture; -1 for copies */
 	size_t plane_offset[VIGIL_CAPTURE_MAX_PLANES]; /**< where frame.planes[i] starts in its dmabuf */
+	struct vigil_dmabuf dmabuf; /**< what frame.dmabuf points to when the frame has one fd for every plane
+				       (single-planar devices, not copies nor MJPEG); frame.dmabuf is NULL otherwise */
 	size_t bytesused[VIGIL_CAPTURE_MAX_PLANES];
 	uint32_t sequence;    /**< the driver's frame sequence number */
 	int64_t timestamp_ns; /**< CLOCK_MONOTONIC (also in frame.pts_ns) */

@@ -154,6 +154,19 @@ enum vigil_colorimetry {
 #define VIGIL_MAX_FRAME_SIDE 16384
 
 /**
+ * Where a frame lives when it is a Linux DMABUF (V4L2 VIDIOC_EXPBUF, GStreamer dmabuf memory): one fd that
+ * holds every plane, the buffer's size in bytes, and where each plane starts in it (the planes' strides are
+ * the frame's). Borrowed: the fd is only used during vigil_detector_detect() and never closed or kept open by
+ * libvigil (an OpenCL device that imports it may keep its own reference to the buffer, not the fd: see
+ * vigil_frame.dmabuf).
+ */
+struct vigil_dmabuf {
+	int fd;            /**< the DMABUF fd (0 is a valid fd) */
+	size_t size;       /**< bytes of the buffer behind fd; every plane must lie inside it */
+	size_t offsets[3]; /**< byte offset of planes[i] in the buffer; unused planes 0 */
+};
+
+/**
  * A frame the caller owns. Planes are read only during vigil_detector_detect(); nothing is kept.
  * strides are in bytes and may exceed the row size (padding); odd widths and heights are allowed
  * (chroma sizes round up). Unused planes are NULL with stride 0.
@@ -165,6 +178,17 @@ struct vigil_frame {
 	int strides[3];
 	enum vigil_colorimetry colorimetry;
 	int64_t pts_ns; /**< presentation time, or -1 when unknown; copied to the result */
+	/**
+	 * NULL (a zero-initialised frame): plain memory. Otherwise the same pixels as a DMABUF, borrowed for the
+	 * call. planes[] must still point at the mapped pixels: the CPU backend reads them, and so does an OpenCL
+	 * device that cannot import (it uploads the rows it samples, once per frame). An OpenCL device with
+	 * cl_khr_external_memory_dma_buf or cl_arm_import_memory imports the buffer instead (zero-copy; imports are
+	 * cached per buffer, keyed by fd, size and the buffer's inode, so a ring of capture buffers is imported
+	 * once each). vigil_detector_detect() checks the description on every backend: a closed or negative fd
+	 * fails the call with -EBADF, a plane outside size with -EINVAL. Which path a detector took is logged once
+	 * (domain "opencl").
+	 */
+	const struct vigil_dmabuf *dmabuf;
 };
 
 /** Name of a pixel format ("NV12", ...), or NULL when out of range. */

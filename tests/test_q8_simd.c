@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Generated tests of the AVX2 quantized kernels (accel/cpu/kernels_q8_avx2.c) against the C reference
+ * (kernels_q8_c.c): random shapes (odd widths, channel counts that are not multiples of 8 or 16), strides, dilations,
+ * padding, random scales and zero points, both requantizations, activation ranges that saturate at 0/255 and
+ * -128/127, whole and split pixel/row ranges (as threads split them). Outputs must be identical byte for byte.
+ * The seed is printed; VIGIL_TEST_SEED=N replays a run. On a CPU without AVX2 the suite fails (x86-64 CI machines
+ * have it). Built on x86-64 only (tests/meson.build): elsewhere the engine runs the C kernels. */
+#include <check.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels_q8.h"
+#include "testutil.h"
+
+#if !VIGIL_Q8_HAVE_AVX2
+#error "test_q8_simd tests the x86-64 AVX2 kernels"
+#endif
+
+static uint64_t seed = 0x5eed0001;
+
+static int rnd(uint64_t *st, int lo, int hi)
+{
+	return lo + (int)(tu_rand(st) % (uint64_t)(hi - lo + 1));
+}
+
+static float rnd_f(uint64_t *st, float lo, float hi)
+{
+	return lo + (hi - lo) * (float)(tu_rand(st) % 1000001) / 1000000.0f;
+}
+
+struct case_buf {
+	void *in, *w, *o1, *o2;
+	int32_t *bias, *mult;
+	int *shift;
+	float *fs;
+};
+
+static void free_case(struct case_buf *b)
+{
+	free(b->in);
+	free(b->w);
+	free(b->o1);
+	free(b->o2);
+	free(b->bias);
+	free(b->mult);
+	free(b->shift);
+	free(b->fs);
+}
+
+/* Random convolution arguments (depthwise when @p dw: out_c = in_c, multiplier 1). */
+static void make_case(uint64_t *st, int dw, int is_signed, struct vigil_q8_conv_args *a, struct case_buf *b)
+{
+	const int h = rnd(st, 1, 13), w = rnd(st, 1, 15), ic = dw ? rnd(st, 1, 80) : rnd(st, 1, 70);
+	const int oc = dw ? ic : rnd(st, 1, 50), k = rnd(st, 0, 3) ? 3 : rnd(st, 1, 5), stride = rnd(st, 1, 3);
+	const int dil = rnd(st, 0, 4) ? 1 : 2, same = rnd(st, 0, 1);
+	const int ek = (k - 1) * dil + 1;
+	const int oh = same ? (h + stride - 1) / stride : (h - ek) / stride + 1;
+	const int ow = same ? (w + stride - 1) / stride : (w - ek) / stride + 1;
+	const int per_channel = is_signed && rnd(st, 0, 1);
+	const size_t nw = (size_t)oc * k * k * (dw ? 1 : ic);
+	const float in_s = rnd_f(st, 0.005f, 0.05f), w_s = rnd_f(st, 0.001f, 0.02f);
+	/* small output scales saturate most outputs; large ones keep them in range */
+	const float out_s = rnd(st, 0, 2) ? rnd_f(st, 0.02f, 0.5f) : rnd_f(st, 0.0005f, 0.005f);
+	const int32_t qlo = is_signed ? -128 : 0, qhi = is_signed ? 127 : 255;
+	static const uint8_t extremes[4] = { 0, 255, 0x7f, 0x80 }; /* uint8 0/255, int8 -1/0/127/-128 */
+
+	if (oh < 1 || ow < 1) { /* VALID window larger than the image: take SAME */
+		make_case(st, dw, is_signed, a, b);
+		return;
+	}
+	memset(a, 0, sizeof(*a));
+	b->in = malloc((size_t)h * w * ic);
+	b->w = malloc(nw);
+	b->o1 = malloc((size_t)oh * ow * oc);
+	b->o2 = malloc((size_t)oh * ow * oc);
+	b->bias = malloc((size_t)oc * sizeof(int32_t));
+	b->mult = malloc((size_t)oc * sizeof(int32_t));
+	b->shift = malloc((size_t)oc * sizeof(int));
+	b->fs = malloc((size_t)oc * sizeof(float));
+	ck_assert(b->in && b->w && b->o1 && b->o2 && b->bias && b->mult && b->shift && b->fs);
+	for (int i = 0; i < h * w * ic; i++) /* extremes often: saturation of the inputs */
+		((uint8_t *)b->in)[i] = (uint8_t)(rnd(st, 0, 3) == 0 ? extremes[rnd(st, 0, 3)] : rnd(st, 0, 255));
+	for (size_t i = 0; i < nw; i++)
+		((uint8_t *)b->w)[i] = (uint8_t)(rnd(st, 0, 9) == 0 ? (rnd(st, 0, 1) ? 0 : 255) : rnd(st, 0, 255));
+	if (is_signed && per_channel) /* symmetric int8 weights exclude -128 */
+		for (size_t i = 0; i < nw; i++)
+			if (((int8_t *)b->w)[i] == -128)
+				((int8_t *)b->w)[i] = -127;
+	for (int c = 0; c < oc; c++) {
+		const float ws = per_channel ? rnd_f(st, 0.0005f, 0.03f) : w_s;
+
+		b->bias[c] = rnd(st, 0, 3) ? rnd(st, -40000, 40000) : rnd(st, -2000000, 2000000);
+		b->fs[c] = in_s * ws / out_s;
+		vigil_q_quantize_multiplier((double)in_s * (double)ws / (double)out_s, &b->mult[c], &b->shift[c]);
+	}
+	a->input = b->in;
+	a->in_h = h;
+	a->in_w = w;
+	a->in_c = ic;
+	a->weights = b->w;
+	a->bias = rnd(st, 0, 3) ? b->bias : NULL;
+	a->out_h = oh;
+	a->out_w = ow;
+	a->out_c = oc;
+	a->kh = a->kw = k;
+	a->stride_h = a->stride_w = stride;
+	a->dil_h = a->dil_w = dil;
+	a->pad_top = same ? ((oh - 1) * stride + ek - h > 0 ? ((oh - 1) * stride + ek - h) / 2 : 0) : 0;
+	a->pad_left = same ? ((ow - 1) * stride + ek - w > 0 ? ((ow - 1) * stride + ek - w) / 2 : 0) : 0;
+	a->depth_multiplier = 1;
+	a->input_offset = -rnd(st, qlo, qhi);
+	a->weights_offset = per_channel ? 0 : -rnd(st, qlo, qhi);
+	a->output_offset = rnd(st, qlo, qhi);
+	a->multiplier = b->mult;
+	a->shift = b->shift;
+	a->fp32_scale = rnd(st, 0, 1) ? b->fs : NULL;
+	a->act_min = qlo;
+	a->act_max = qhi;
+	if (rnd(st, 0, 2) == 0) { /* a fused clamp inside the range (RELU6-like) */
+		a->act_min = rnd(st, qlo, (qlo + qhi) / 2);
+		a->act_max = rnd(st, a->act_min, qhi);
+	}
+}
+
+static void describe(char *s, size_t n, const struct vigil_q8_conv_args *a, int is_signed)
+{
+	snprintf(s, n, "%s %dx%dx%d -> %dx%dx%d k%dx%d s%d d%d pad %d,%d zp in %d w %d out %d act %d..%d %s bias %s",
+		 is_signed ? "int8" : "uint8", a->in_h, a->in_w, a->in_c, a->out_h, a->out_w, a->out_c, a->kh, a->kw,
+		 a->stride_h, a->dil_h, a->pad_top, a->pad_left, -a->input_offset, -a->weights_offset, a->output_offset,
+		 a->act_min, a->act_max, a->fp32_scale ? "fp32" : "fixedpoint", a->bias ? "yes" : "no");
+}
+
+START_TEST(test_gemm_random)
+{
+	uint64_t st = seed + 1;
+
+	ck_assert_msg(__builtin_cpu_supports("avx2"), "this x86-64 CPU has no AVX2: the AVX2 kernels cannot be tested");
+	for (int iter = 0; iter < 300; iter++) {
+		const int is_signed = iter % 2;
+		struct vigil_q8_conv_args a;
+		struct case_buf b;
+		struct vigil_q8_gemm g;
+		void *scratch;
+		char what[256];
+		int split;
+
+		make_case(&st, 0, is_signed, &a, &b);
+		describe(what, sizeof(what), &a, is_signed);
+		a.output = b.o1;
+		(is_signed ? vigil_i8_conv2d__c : vigil_u8_conv2d__c)(&a);
+		ck_assert_int_eq(vigil_q8_gemm_pack(&a, is_signed, &g), 0);
+		scratch = aligned_alloc(64, vigil_q8_gemm_scratch_bytes(&g));
+		ck_assert(scratch != NULL);
+		a.output = b.o2;
+		memset(b.o2, 0xa5, (size_t)a.out_h * a.out_w * a.out_c);
+		/* whole range, or split at a multiple of a micro-tile as threads split it */
+		split = rnd(&st, 0, 1) ? 0 : rnd(&st, 0, a.out_h * a.out_w / VIGIL_Q8_GEMM_MR) * VIGIL_Q8_GEMM_MR;
+		if (split)
+			vigil_q8_conv_gemm__avx2(&a, &g, scratch, 0, split);
+		vigil_q8_conv_gemm__avx2(&a, &g, scratch, split, a.out_h * a.out_w);
+		for (size_t i = 0; i < (size_t)a.out_h * a.out_w * a.out_c; i++)
+			ck_assert_msg(((uint8_t *)b.o1)[i] == ((uint8_t *)b.o2)[i],
+				      "seed %" PRIu64
+				      " iter %d (%s): element %zu (pixel %zu channel %zu): C %d, AVX2 %d",
+				      seed, iter, what, i, i / a.out_c, i % a.out_c,
+				      is_signed ? ((int8_t *)b.o1)[i] : ((uint8_t *)b.o1)[i],
+				      is_signed ? ((int8_t *)b.o2)[i] : ((uint8_t *)b.o2)[i]);
+		free(scratch);
+		vigil_q8_gemm_free(&g);
+		free_case(&b);
+	}
+}
+END_TEST
+
+START_TEST(test_dw_random)
+{
+	uint64_t st = seed + 2;
+
+	ck_assert_msg(__builtin_cpu_supports("avx2"), "this x86-64 CPU has no AVX2: the AVX2 kernels cannot be tested");
+	for (int iter = 0; iter < 300; iter++) {
+		const int is_signed = iter % 2;
+		struct vigil_q8_conv_args a;
+		struct case_buf b;
+		struct vigil_q8_dw d;
+		uint8_t zeros[80];
+		char what[256];
+		int split;
+
+		make_case(&st, 1, is_signed, &a, &b);
+		describe(what, sizeof(what), &a, is_signed);
+		a.output = b.o1;
+		(is_signed ? vigil_i8_dwconv2d__c : vigil_u8_dwconv2d__c)(&a);
+		ck_assert_int_eq(vigil_q8_dw_pack(&a, is_signed, &d), 0);
+		memset(zeros, (uint8_t)-a.input_offset, sizeof(zeros));
+		a.output = b.o2;
+		memset(b.o2, 0xa5, (size_t)a.out_h * a.out_w * a.out_c);
+		split = rnd(&st, 0, a.out_h);
+		vigil_q8_dwconv__avx2(&a, &d, zeros, 0, split);
+		vigil_q8_dwconv__avx2(&a, &d, zeros, split, a.out_h);
+		for (size_t i = 0; i < (size_t)a.out_h * a.out_w * a.out_c; i++)
+			ck_assert_msg(((uint8_t *)b.o1)[i] == ((uint8_t *)b.o2)[i],
+				      "seed %" PRIu64
+				      " iter %d (%s): element %zu (pixel %zu channel %zu): C %d, AVX2 %d",
+				      seed, iter, what, i, i / a.out_c, i % a.out_c,
+				      is_signed ? ((int8_t *)b.o1)[i] : ((uint8_t *)b.o1)[i],
+				      is_signed ? ((int8_t *)b.o2)[i] : ((uint8_t *)b.o2)[i]);
+		vigil_q8_dw_free(&d);
+		free_case(&b);
+	}
+}
+END_TEST
+
+/* The vector requantization against the scalar formulas over the whole int32 range of accumulators, multipliers
+ * and shifts, including TFLite's rounding edge cases (ties, negative ties, INT32_MIN * INT32_MIN saturation,
+ * shifts 0 and 31, left shifts that wrap). */
+START_TEST(test_requant_edges)
+{
+	enum { N = 64 };
+	static const int32_t special[] = { 0,
+					   1,
+					   -1,
+					   2,
+					   -2,
+					   INT32_MAX,
+					   INT32_MIN,
+					   INT32_MIN + 1,
+					   1 << 30,
+					   -(1 << 30),
+					   (1 << 30) + 1,
+					   3 << 29,
+					   -(3 << 29),
+					   0x40000000 - 1,
+					   12345,
+					   -12345 };
+	uint64_t st = seed + 3;
+	int32_t bias[N], mult[N], lsh[N], rsh[N], acc[N];
+	float fs[N];
+	struct vigil_q8_requant_vec rq = { bias, NULL, mult, lsh, rsh, 0, 0, 255, 0 };
+
+	ck_assert_msg(__builtin_cpu_supports("avx2"), "this x86-64 CPU has no AVX2: the AVX2 kernels cannot be tested");
+	for (int iter = 0; iter < 4000; iter++) {
+		const int n = rnd(&st, 1, N), fp32 = iter % 2;
+		uint8_t got[N];
+
+		rq.is_signed = rnd(&st, 0, 1);
+		rq.output_offset = rq.is_signed ? rnd(&st, -128, 127) : rnd(&st, 0, 255);
+		rq.act_min = rq.is_signed ? rnd(&st, -128, 0) : rnd(&st, 0, 100);
+		rq.act_max = rnd(&st, rq.act_min, rq.is_signed ? 127 : 255);
+		rq.fscale = fp32 ? fs : NULL;
+		for (int i = 0; i < n; i++) {
+			const int shift = rnd(&st, -31, 30);
+			const int kind = rnd(&st, 0, 3);
+
+			acc[i] = kind == 0   ? special[rnd(&st, 0, (int)(sizeof(special) / sizeof(special[0])) - 1)]
+				 : kind == 1 ? rnd(&st, -300, 300)
+					     : (int32_t)(uint32_t)tu_rand(&st);
+			bias[i] = rnd(&st, 0, 1) ? 0 : rnd(&st, -1000, 1000);
+			if ((int64_t)acc[i] + bias[i] > INT32_MAX || (int64_t)acc[i] + bias[i] < INT32_MIN)
+				bias[i] = 0; /* int32 overflow is undefined in the reference */
+			mult[i] = rnd(&st, 0, 7) == 0 ? special[rnd(&st, 0, 15)] : (int32_t)(uint32_t)tu_rand(&st);
+			lsh[i] = shift > 0 ? shift : 0;
+			rsh[i] = shift > 0 ? 0 : -shift;
+			fs[i] = rnd(&st, 0, 1) ? rnd_f(&st, 1e-6f, 1e-2f) : rnd_f(&st, 0.01f, 3.0f);
+		}
+		vigil_q8_requant__avx2(acc, 0, n, &rq, got);
+		for (int i = 0; i < n; i++) {
+			const int32_t x = acc[i] + bias[i];
+			int32_t want;
+
+			if (fp32) {
+				want = vigil_q_requant_fp32(x, fs[i], rq.output_offset, rq.act_min, rq.act_max);
+			} else {
+				const int shift = lsh[i] > 0 ? lsh[i] : -rsh[i];
+
+				const int64_t q = (int64_t)vigil_q_mul(x, mult[i], shift) + rq.output_offset;
+
+				if (q > INT32_MAX || q < INT32_MIN)
+					continue; /* + output_offset overflows int32: undefined in the reference */
+				want = (int32_t)q;
+			}
+			want = want < rq.act_min ? rq.act_min : want > rq.act_max ? rq.act_max : want;
+			ck_assert_msg(
+			    (rq.is_signed ? (int32_t)(int8_t)got[i] : (int32_t)got[i]) == want,
+			    "seed %" PRIu64 " iter %d lane %d: acc %d mult %d shift %d/%d scale %.9g zp %d act "
+			    "%d..%d: want %d got %d",
+			    seed, iter, i, x, mult[i], lsh[i], rsh[i], (double)fs[i], rq.output_offset, rq.act_min,
+			    rq.act_max, want, rq.is_signed ? (int32_t)(int8_t)got[i] : (int32_t)got[i]);
+		}
+	}
+}
+END_TEST
+
+/* CONCATENATION with rescaling: random scales/zero points (some inputs equal to the output's: copied), block lengths
+ * not multiples of 8, values mapped past both ends of the type (saturation), ties of roundf. */
+START_TEST(test_concat_random)
+{
+	uint64_t st = seed + 4;
+
+	ck_assert_msg(__builtin_cpu_supports("avx2"), "this x86-64 CPU has no AVX2: the AVX2 kernels cannot be tested");
+	for (int iter = 0; iter < 500; iter++) {
+		const int is_signed = iter % 2, n = rnd(&st, 1, 6), outer = rnd(&st, 1, 5);
+		const float out_s = rnd_f(&st, 0.01f, 0.2f);
+		const int32_t out_zp = is_signed ? rnd(&st, -128, 127) : rnd(&st, 0, 255);
+		struct vigil_q8_concat_input in[6];
+		uint8_t *data[6], *o1, *o2;
+		size_t total = 0;
+
+		for (int i = 0; i < n; i++) {
+			const int same = rnd(&st, 0, 3) == 0;
+
+			in[i].block = (size_t)rnd(&st, 1, 70);
+			/* ratios like 0.5, 1.5, 2 make exact .5 ties; others arbitrary, some large (saturating) */
+			in[i].scale = same                  ? out_s
+				      : rnd(&st, 0, 2) == 0 ? out_s * (float)rnd(&st, 1, 8) * 0.5f
+							    : rnd_f(&st, 0.001f, 1.0f);
+			in[i].zero_point = same ? out_zp : is_signed ? rnd(&st, -128, 127) : rnd(&st, 0, 255);
+			data[i] = malloc(in[i].block * (size_t)outer);
+			ck_assert(data[i] != NULL);
+			for (size_t j = 0; j < in[i].block * (size_t)outer; j++)
+				data[i][j] = (uint8_t)rnd(&st, 0, 255);
+			in[i].data = data[i];
+			total += in[i].block * (size_t)outer;
+		}
+		o1 = malloc(total);
+		o2 = malloc(total);
+		ck_assert(o1 && o2);
+		if (is_signed) {
+			vigil_i8_concat__c(in, n, (size_t)outer, out_s, out_zp, (int8_t *)o1);
+			vigil_i8_concat__avx2(in, n, (size_t)outer, out_s, out_zp, (int8_t *)o2);
+		} else {
+			vigil_u8_concat__c(in, n, (size_t)outer, out_s, out_zp, o1);
+			vigil_u8_concat__avx2(in, n, (size_t)outer, out_s, out_zp, o2);
+		}
+		for (size_t j = 0; j < total; j++)
+			ck_assert_msg(o1[j] == o2[j],
+				      "seed %" PRIu64 " iter %d (%s, %d inputs) element %zu: C %d, AVX2 %d", seed, iter,
+				      is_signed ? "int8" : "uint8", n, j, o1[j], o2[j]);
+		for (int i = 0; i < n; i++)
+			free(data[i]);
+		free(o1);
+		free(o2);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("q8_simd");
+	TCase *tc = tcase_create("avx2");
+	const char *env = getenv("VIGIL_TEST_SEED");
+
+	if (env && *env)
+		seed = strtoull(env, NULL, 0);
+	printf("q8_simd: seed %" PRIu64 " (VIGIL_TEST_SEED=%" PRIu64 " replays it)\n", seed, seed);
+	fflush(stdout);
+	tcase_add_test(tc, test_gemm_random);
+	tcase_add_test(tc, test_dw_random);
+	tcase_add_test(tc, test_requant_edges);
+	tcase_add_test(tc, test_concat_random);
+	tcase_set_timeout(tc, 300);
+	suite_add_tcase(s, tc);
+	return tu_run(s, CK_FORK);
+}
