@@ -20,6 +20,8 @@
 int vigil_preprocess_init(struct vigil_preprocess *pp, int dst_w, int dst_h, float norm_scale, float norm_bias)
 {
 	struct vigil_tap *taps;
+	size_t ncols;
+	void *cols;
 
 	if (!pp)
 		return vigil_error(-EINVAL, "preprocess state is NULL");
@@ -45,6 +47,19 @@ int vigil_preprocess_init(struct vigil_preprocess *pp, int dst_w, int dst_h, flo
 	pp->chroma_x = taps + dst_w;
 	pp->luma_y = taps + 2 * (size_t)dst_w;
 	pp->chroma_y = taps + 2 * (size_t)dst_w + dst_h;
+	/* four column tables, each padded for whole vectors */
+	ncols = ((size_t)dst_w + VIGIL_PREP_COLS_ALIGN - 1) / VIGIL_PREP_COLS_ALIGN * VIGIL_PREP_COLS_ALIGN;
+	cols = calloc(4 * ncols, sizeof(int32_t));
+	if (!cols) {
+		free(taps);
+		memset(pp, 0, sizeof(*pp));
+		return vigil_error(-ENOMEM, "out of memory for %dx%d preprocessing tables", dst_w, dst_h);
+	}
+	pp->cols.off_y = cols;
+	pp->cols.off_c = pp->cols.off_y + ncols;
+	pp->cols.fx_y = (float *)(pp->cols.off_c + ncols);
+	pp->cols.fx_c = pp->cols.fx_y + ncols;
+	pp->kernels = vigil_prep_kernels();
 	return 0;
 }
 
@@ -52,8 +67,9 @@ void vigil_preprocess_free(struct vigil_preprocess *pp)
 {
 	if (!pp)
 		return;
-	/* luma_x heads the single block the tables share */
+	/* luma_x heads the single block the tap tables share, cols.off_y the column tables' */
 	free(pp->luma_x);
+	free(pp->cols.off_y);
 	memset(pp, 0, sizeof(*pp));
 }
 
@@ -98,6 +114,63 @@ static void fill_axis(struct vigil_tap *luma, struct vigil_tap *chroma, int n, d
 			break;
 		}
 	}
+}
+
+/* The row kernels' column tables (see preprocess_kernels.h) for pp->format from the tap tables. */
+static void plan_cols(struct vigil_preprocess *pp)
+{
+	const struct vigil_prep_cols *t = &pp->cols;
+	int ystep = 1, yoff = 0, cstep = 0, n, padded;
+
+	pp->fast = 0;
+	pp->col_j0 = pp->col_j1 = 0;
+	switch (pp->format) {
+	case VIGIL_FORMAT_NV12:
+		cstep = 2;
+		break;
+	case VIGIL_FORMAT_I420:
+		cstep = 1;
+		break;
+	case VIGIL_FORMAT_YUY2:
+	case VIGIL_FORMAT_UYVY:
+		ystep = 2;
+		yoff = pp->format == VIGIL_FORMAT_UYVY;
+		cstep = 4;
+		break;
+	case VIGIL_FORMAT_RGB:
+	case VIGIL_FORMAT_BGR:
+		ystep = 3;
+		break;
+	case VIGIL_FORMAT_RGBA:
+	case VIGIL_FORMAT_BGRA:
+	case VIGIL_FORMAT_RGBX:
+	case VIGIL_FORMAT_BGRX:
+		ystep = 4;
+		break;
+	default: /* GRAY8 stays on the generic rows */
+		return;
+	}
+	/* a window reads up to 4 bytes past a row: every plane row must have 4 bytes (I420 chroma: 8 pixels) */
+	if (pp->width < 8 || !pp->kernels)
+		return;
+	while (pp->col_j0 < pp->dst_w && !pp->luma_x[pp->col_j0].inside)
+		pp->col_j0++;
+	pp->col_j1 = pp->col_j0;
+	while (pp->col_j1 < pp->dst_w && pp->luma_x[pp->col_j1].inside)
+		pp->col_j1++;
+	n = pp->col_j1 - pp->col_j0;
+	padded = (n + VIGIL_PREP_COLS_ALIGN - 1) / VIGIL_PREP_COLS_ALIGN * VIGIL_PREP_COLS_ALIGN;
+	for (int q = 0; q < padded; q++) {
+		/* hi is lo + 1, or lo at an edge, where weight 0 on the next sample gives the same value */
+		const struct vigil_tap *tx = &pp->luma_x[pp->col_j0 + (q < n ? q : n - 1)];
+		const struct vigil_tap *cx = &pp->chroma_x[pp->col_j0 + (q < n ? q : n - 1)];
+
+		t->off_y[q] = tx->lo * ystep + yoff;
+		t->fx_y[q] = tx->hi == tx->lo ? 0.0f : tx->frac;
+		t->off_c[q] = cx->lo * cstep;
+		t->fx_c[q] = cx->hi == cx->lo ? 0.0f : cx->frac;
+	}
+	pp->fast = n > 0;
 }
 
 int vigil_preprocess_configure(struct vigil_preprocess *pp, const struct vigil_frame *frame,
@@ -178,6 +251,7 @@ int vigil_preprocess_configure(struct vigil_preprocess *pp, const struct vigil_f
 	pp->width = frame->width;
 	pp->height = frame->height;
 	pp->sampling = sampling;
+	plan_cols(pp);
 	pp->configured = 1;
 	return 0;
 }
@@ -259,6 +333,107 @@ static const uint8_t *row(const uint8_t *plane, int stride, int y)
 	return plane + (ptrdiff_t)y * stride;
 }
 
+/* Touches the cache lines that the next tensor row will sample while this one is computed: the rows are far
+ * apart in the frame, so the hardware prefetchers do not see them coming, and the kernels wait on memory. */
+static void prefetch_span(const uint8_t *r, int first, int last)
+{
+	for (int b = first; b <= last; b += 64)
+		__builtin_prefetch(r + b);
+	__builtin_prefetch(r + last);
+}
+
+static void prefetch_next(const struct vigil_preprocess *pp, const struct vigil_frame *f, int i)
+{
+	const int n = pp->col_j1 - pp->col_j0;
+	const struct vigil_tap *ty, *cy;
+
+	if (i + 1 >= pp->dst_h || !pp->luma_y[i + 1].inside)
+		return;
+	ty = &pp->luma_y[i + 1];
+	cy = &pp->chroma_y[i + 1];
+	prefetch_span(row(f->planes[0], f->strides[0], ty->lo), pp->cols.off_y[0], pp->cols.off_y[n - 1] + 7);
+	prefetch_span(row(f->planes[0], f->strides[0], ty->hi), pp->cols.off_y[0], pp->cols.off_y[n - 1] + 7);
+	if (f->format == VIGIL_FORMAT_NV12 || f->format == VIGIL_FORMAT_I420) {
+		for (int p = 1; p <= (f->format == VIGIL_FORMAT_I420 ? 2 : 1); p++) {
+			prefetch_span(row(f->planes[p], f->strides[p], cy->lo), pp->cols.off_c[0],
+				      pp->cols.off_c[n - 1] + 3);
+			prefetch_span(row(f->planes[p], f->strides[p], cy->hi), pp->cols.off_c[0],
+				      pp->cols.off_c[n - 1] + 3);
+		}
+	}
+}
+
+/* Hands tensor row @p i to the row kernel when it can take it (pp->fast, and no source row the last of its plane:
+ * the kernels' windows may read a few bytes past a row). Returns 0 when the caller must sample the row itself. */
+static int fast_row(const struct vigil_preprocess *pp, const struct vigil_frame *f, int i, float *out,
+		    const struct yuv_matrix *m)
+{
+	const struct vigil_tap *ty = &pp->luma_y[i], *cy = &pp->chroma_y[i];
+	const int chroma_last = (f->height + 1) / 2 - 1;
+	const struct vigil_prep_kernels *k = pp->kernels;
+	struct vigil_prep_row r = { .cols = &pp->cols, .fy_y = ty->frac, .fy_c = cy->frac };
+	vigil_prep_row_fn fn;
+
+	if (!pp->fast || ty->lo >= f->height - 1 || ty->hi >= f->height - 1)
+		return 0;
+	r.r0[0] = row(f->planes[0], f->strides[0], ty->lo);
+	r.r1[0] = row(f->planes[0], f->strides[0], ty->hi);
+	switch (f->format) {
+	case VIGIL_FORMAT_NV12:
+	case VIGIL_FORMAT_I420:
+		if (cy->lo >= chroma_last || cy->hi >= chroma_last)
+			return 0;
+		for (int p = 1; p <= (f->format == VIGIL_FORMAT_I420 ? 2 : 1); p++) {
+			r.r0[p] = row(f->planes[p], f->strides[p], cy->lo);
+			r.r1[p] = row(f->planes[p], f->strides[p], cy->hi);
+		}
+		fn = f->format == VIGIL_FORMAT_NV12 ? k->nv12 : k->i420;
+		break;
+	case VIGIL_FORMAT_YUY2:
+	case VIGIL_FORMAT_UYVY: /* Y, U, V bytes of a macropixel in ro, go, bo */
+		r.ro = f->format == VIGIL_FORMAT_UYVY;
+		r.go = f->format == VIGIL_FORMAT_UYVY ? 0 : 1;
+		r.bo = f->format == VIGIL_FORMAT_UYVY ? 2 : 3;
+		fn = k->yuv422;
+		break;
+	case VIGIL_FORMAT_RGB:
+	case VIGIL_FORMAT_BGR:
+	case VIGIL_FORMAT_RGBA:
+	case VIGIL_FORMAT_BGRA:
+	case VIGIL_FORMAT_RGBX:
+	case VIGIL_FORMAT_BGRX: {
+		const int bgr =
+		    f->format == VIGIL_FORMAT_BGR || f->format == VIGIL_FORMAT_BGRA || f->format == VIGIL_FORMAT_BGRX;
+
+		r.bpp = f->format == VIGIL_FORMAT_RGB || f->format == VIGIL_FORMAT_BGR ? 3 : 4;
+		r.ro = bgr ? 2 : 0;
+		r.go = 1;
+		r.bo = bgr ? 0 : 2;
+		fn = k->rgb;
+		break;
+	}
+	default:
+		return 0;
+	}
+	if (m) {
+		r.ys = m->ys;
+		r.yo = m->yo;
+		r.rv = m->rv;
+		r.gu = m->gu;
+		r.gv = m->gv;
+		r.bu = m->bu;
+	}
+	r.ns = pp->norm_scale;
+	r.nb = pp->norm_bias;
+	r.n = pp->col_j1 - pp->col_j0;
+	r.out = out + 3 * (size_t)pp->col_j0;
+	put_black(out, pp->col_j0, pp->norm_bias);
+	prefetch_next(pp, f, i);
+	fn(&r);
+	put_black(out + 3 * (size_t)pp->col_j1, pp->dst_w - pp->col_j1, pp->norm_bias);
+	return 1;
+}
+
 /* Packed RGB-like formats (3 or 4 bytes, R/G/B at given offsets) and GRAY8 (bpp 1, all offsets 0). */
 static void run_packed_rgb(const struct vigil_preprocess *pp, const struct vigil_frame *f, float *dst, int bpp, int ro,
 			   int go, int bo)
@@ -274,6 +449,8 @@ static void run_packed_rgb(const struct vigil_preprocess *pp, const struct vigil
 			put_black(out, pp->dst_w, nb);
 			continue;
 		}
+		if (fast_row(pp, f, i, out, NULL))
+			continue;
 		r0 = row(f->planes[0], f->strides[0], ty->lo);
 		r1 = row(f->planes[0], f->strides[0], ty->hi);
 		for (int j = 0; j < pp->dst_w; j++, out += 3) {
@@ -311,6 +488,8 @@ static void run_planar_420(const struct vigil_preprocess *pp, const struct vigil
 			put_black(out, pp->dst_w, nb);
 			continue;
 		}
+		if (fast_row(pp, f, i, out, &m))
+			continue;
 		y0 = row(f->planes[0], f->strides[0], ty->lo);
 		y1 = row(f->planes[0], f->strides[0], ty->hi);
 		u0 = row(f->planes[1], f->strides[1], cy->lo);
@@ -355,6 +534,8 @@ static void run_packed_422(const struct vigil_preprocess *pp, const struct vigil
 			put_black(out, pp->dst_w, nb);
 			continue;
 		}
+		if (fast_row(pp, f, i, out, &m))
+			continue;
 		r0 = row(f->planes[0], f->strides[0], ty->lo);
 		r1 = row(f->planes[0], f->strides[0], ty->hi);
 		for (int j = 0; j < pp->dst_w; j++, out += 3) {
@@ -426,6 +607,10 @@ void vigil_preprocess_run_u8(const struct vigil_preprocess *pp, const struct vig
 	const size_t n = (size_t)pp->dst_w * pp->dst_h * 3;
 
 	vigil_preprocess_run(pp, frame, scratch);
+	if (pp->kernels) {
+		pp->kernels->f32_to_u8(scratch, dst, n);
+		return;
+	}
 	for (size_t i = 0; i < n; i++)
 		dst[i] = (uint8_t)lrintf(clamp255(scratch[i]));
 }

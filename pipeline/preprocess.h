@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "preprocess_kernels.h"
 #include "vigil/vigil.h"
 
 /* Where the model tensor sits in the frame. A tensor pixel (j, i) samples frame position
@@ -42,6 +43,13 @@ struct vigil_preprocess {
 	 * side = ROI width, scale = x scale, and tensor-normalised (u, v) maps to frame (roi_x0 + u * (roi_x1 - roi_x0),
 	 * roi_y0 + v * (roi_y1 - roi_y0)). */
 	int stretch;
+	/* Row kernels (accel/cpu/preprocess_kernels.h): init sets vigil_prep_kernels(); a test may point it at
+	 * another set of vigil_prep_kernel_sets() before configure. configure fills cols for the tensor
+	 * columns [col_j0, col_j1) inside the ROI and sets fast when this format and geometry can use them. */
+	const struct vigil_prep_kernels *kernels;
+	struct vigil_prep_cols cols;
+	int col_j0, col_j1;
+	int fast;
 };
 
 /* Allocates the tap tables for a dst_w x dst_h tensor (1..4096). The tensor must be square (dst_w == dst_h,
