@@ -541,6 +541,17 @@ int vigil_q8_program_run(const struct vigil_q8_program *p, void *arena, struct v
 	return vigil_q8_program_run_profiled(p, arena, pool, NULL);
 }
 
+int vigil_q8_program_run_range(const struct vigil_q8_program *p, void *arena, struct vigil_pool *pool, int op0, int op1)
+{
+	for (int i = op0 < 0 ? 0 : op0; i < op1 && i < p->graph->n_ops; i++) {
+		int ret = run_op(p, arena, pool, i);
+
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 int vigil_q8_program_run_profiled(const struct vigil_q8_program *p, void *arena, struct vigil_pool *pool, double *op_ms)
 {
 	for (int i = 0; i < p->graph->n_ops; i++) {
