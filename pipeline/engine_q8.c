@@ -440,6 +440,11 @@ size_t vigil_q8_program_arena_bytes(const struct vigil_q8_program *p, int thread
 	return p->arena_bytes + (size_t)(threads > 1 ? threads : 1) * p->scratch_bytes;
 }
 
+enum vigil_q8_requant vigil_q8_program_requant(const struct vigil_q8_program *p)
+{
+	return p->requant;
+}
+
 int vigil_q8_program_n_ops(const struct vigil_q8_program *p)
 {
 	return p->graph->n_ops;

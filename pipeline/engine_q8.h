@@ -50,6 +50,8 @@ int vigil_q8_program_run_range(const struct vigil_q8_program *program, void *are
 			       int op1);
 int vigil_q8_program_run_profiled(const struct vigil_q8_program *program, void *arena, struct vigil_pool *pool,
 				  double *op_ms);
+/* The requantization the program was created with. */
+enum vigil_q8_requant vigil_q8_program_requant(const struct vigil_q8_program *program);
 int vigil_q8_program_n_ops(const struct vigil_q8_program *program);
 /* Multiply-adds of operator @p i per run (convolutions; 0 for the others). */
 uint64_t vigil_q8_program_op_macs(const struct vigil_q8_program *program, int i);

@@ -319,6 +319,119 @@ START_TEST(test_ssd_parity_fixed_point)
 }
 END_TEST
 
+/* backend=opencl against backend=cpu through the public API: the same detections, byte for byte, on the reference
+ * inputs as 300x300 RGB frames and on an odd-sized BGRx frame (the host preprocesses, resizing). */
+START_TEST(test_detector_backends)
+{
+	struct vigil_model *m;
+	struct vigil_detector *d[2];
+	struct vigil_detector_config cfg;
+	struct vigil_backend_info info;
+	uint8_t *odd = malloc(417 * 233 * 4);
+
+	ck_assert(odd != NULL);
+	ck_assert_int_eq(vigil_model_open("coco-ssd", &m), 0);
+	for (int b = 0; b < 2; b++) {
+		vigil_detector_config_init(&cfg);
+		cfg.threshold = 0.3f;
+		cfg.backend = b ? VIGIL_BACKEND_OPENCL : VIGIL_BACKEND_CPU;
+		ck_assert_msg(vigil_detector_create(m, &cfg, &d[b]) == 0, "%s", vigil_last_error());
+	}
+	vigil_detector_backend_info(d[1], &info);
+	ck_assert_int_eq(info.backend, VIGIL_BACKEND_OPENCL);
+	ck_assert_int_gt(info.launches_per_inference, 20);
+	ck_assert(info.warmup_ms > 0);
+	for (int set = 0; set < 3; set++) {
+		uint8_t *rgb = read_input(set < 2 ? set : 0);
+		struct vigil_frame f;
+		const struct vigil_detections *out[2];
+
+		if (set < 2) {
+			ck_assert_int_gt(vigil_frame_init_packed(&f, VIGIL_FORMAT_RGB, 300, 300, rgb), 0);
+		} else {
+			for (int y = 0; y < 233; y++)
+				for (int x = 0; x < 417; x++)
+					for (int c = 0; c < 4; c++)
+						odd[((size_t)y * 417 + x) * 4 + c] =
+						    c == 3 ? 0
+							   : rgb[((size_t)(y * 300 / 233) * 300 + x * 300 / 417) * 3 +
+								 2 - c];
+			ck_assert_int_gt(vigil_frame_init_packed(&f, VIGIL_FORMAT_BGRX, 417, 233, odd), 0);
+		}
+		for (int b = 0; b < 2; b++)
+			ck_assert_msg(vigil_detector_detect(d[b], &f, &out[b]) == 0, "%s", vigil_last_error());
+		ck_assert_uint_ge(out[0]->count, 2);
+		ck_assert_uint_eq(out[0]->count, out[1]->count);
+		for (size_t i = 0; i < out[0]->count; i++) {
+			const struct vigil_detection *a = &out[0]->items[i], *c = &out[1]->items[i];
+
+			ck_assert_int_eq(a->label_id, c->label_id);
+			ck_assert_str_eq(a->label, c->label);
+			ck_assert(a->score == c->score && a->x == c->x && a->y == c->y && a->w == c->w && a->h == c->h);
+		}
+		vigil_detector_backend_info(d[1], &info);
+		ck_assert_int_eq(info.read_bytes_per_frame, 1917 * 4 + 1917 * 91);
+		ck_assert_int_eq(info.upload_bytes_per_frame, 300 * 300 * 3);
+		free(rgb);
+	}
+	vigil_detector_destroy(d[0]);
+	vigil_detector_destroy(d[1]);
+	vigil_model_close(m);
+	free(odd);
+}
+END_TEST
+
+/* A quantized operator the device has no kernel for (ADD, AVERAGE_POOL_2D here) is refused clearly, naming it. */
+START_TEST(test_unsupported_operator)
+{
+	static const enum vigil_op_kind kinds[] = { VIGIL_OP_ADD, VIGIL_OP_AVGPOOL2D };
+	struct vigil_cl_device *dev = device();
+
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		struct vigil_tensor t[3];
+		struct vigil_op op;
+		struct vigil_graph g;
+		struct vigil_cl_q8 *e;
+		const int in = 0, out = 2;
+
+		memset(t, 0, sizeof(t));
+		for (int i = 0; i < 3; i++) {
+			t[i].name = "";
+			t[i].dtype = VIGIL_DT_U8;
+			t[i].rank = 4;
+			t[i].dims[0] = t[i].dims[1] = t[i].dims[2] = 1;
+			t[i].dims[3] = 3;
+			t[i].count = 3;
+			t[i].quant.n = 1;
+			t[i].quant.scale = 0.5f;
+			t[i].arena_slot = -1;
+		}
+		memset(&op, 0, sizeof(op));
+		op.kind = kinds[k];
+		op.source_index = 7;
+		op.n_inputs = kinds[k] == VIGIL_OP_ADD ? 2 : 1;
+		op.inputs[0] = 0;
+		op.inputs[1] = 1;
+		op.output = 2;
+		op.p.pool.filter_h = op.p.pool.filter_w = op.p.pool.stride_h = op.p.pool.stride_w = 1;
+		memset(&g, 0, sizeof(g));
+		g.tensors = t;
+		g.n_tensors = 3;
+		g.ops = &op;
+		g.n_ops = 1;
+		g.inputs[0] = in;
+		g.n_inputs = 1;
+		g.outputs[0] = out;
+		g.n_outputs = 1;
+		ck_assert_int_eq(vigil_cl_q8_create(dev, &g, 0, &e), VIGIL_EUNSUPPORTED);
+		ck_assert_msg(strstr(vigil_last_error(), "operator 7") &&
+				  strstr(vigil_last_error(), "no OpenCL quantized"),
+			      "%s", vigil_last_error());
+		ck_assert_ptr_null(e);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("opencl_q8");
@@ -330,6 +443,8 @@ int main(void)
 	suite_add_tcase(s, k);
 	tcase_add_loop_test(mo, test_ssd_parity, 0, (int)(sizeof(ssd_sets) / sizeof(ssd_sets[0])));
 	tcase_add_test(mo, test_ssd_parity_fixed_point);
+	tcase_add_test(mo, test_detector_backends);
+	tcase_add_test(mo, test_unsupported_operator);
 	suite_add_tcase(s, mo);
 	return tu_run(s, CK_FORK);
 }
