@@ -101,16 +101,30 @@ static cl_mem upload(cl_context ctx, const void *data, size_t bytes, cl_int *st)
 	return clCreateBuffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes ? bytes : 1, (void *)data, st);
 }
 
-/* The per-channel constants of a convolution: c[0] weights, c[1] bias (or none), c[2] multipliers, c[3] shifts,
- * c[4] float scales. */
-static int conv_consts(cl_context ctx, const struct vigil_q8_conv_args *a, int depthwise, const int32_t *mult,
-		       const int *shift, const float *fscale, cl_mem c[CONSTS_PER_OP])
+/* The per-channel constants of a convolution: c[0] weights (int16 w + weights_offset, [kh][kw][in_c][out_c rounded up to 8];
+ * depthwise [kh][kw][out_c]), c[1] bias (or none), c[2] multipliers, c[3] shifts, c[4] float scales. */
+static int conv_consts(cl_context ctx, const struct vigil_q8_conv_args *a, int depthwise, int is_signed,
+		       const int32_t *mult, const int *shift, const float *fscale, cl_mem c[CONSTS_PER_OP])
 {
-	const size_t nw = depthwise ? (size_t)a->kh * a->kw * a->out_c : (size_t)a->out_c * a->kh * a->kw * a->in_c;
-	const size_t oc = (size_t)a->out_c;
+	const size_t taps = (size_t)a->kh * a->kw, oc = (size_t)a->out_c, ic = depthwise ? 1 : (size_t)a->in_c;
+	const size_t ocp = depthwise ? oc : (oc + 7) / 8 * 8;
+	int16_t *w = calloc(taps * ic * ocp, sizeof(int16_t));
 	cl_int st = CL_SUCCESS;
 
-	c[0] = upload(ctx, a->weights, nw, &st);
+	if (!w)
+		return vigil_error(-ENOMEM, "out of memory preparing the OpenCL quantized executor");
+	for (size_t o = 0; o < oc; o++)
+		for (size_t t = 0; t < taps; t++)
+			for (size_t k = 0; k < ic; k++) {
+				/* source: OHWI, or depthwise [kh][kw][out_c] */
+				const size_t from = depthwise ? t * oc + o : (o * taps + t) * ic + k;
+				const int32_t v = is_signed ? ((const int8_t *)a->weights)[from]
+							    : ((const uint8_t *)a->weights)[from];
+
+				w[(t * ic + k) * ocp + o] = (int16_t)(v + a->weights_offset);
+			}
+	c[0] = upload(ctx, w, taps * ic * ocp * sizeof(int16_t), &st);
+	free(w);
 	if (c[0] && a->bias)
 		c[1] = upload(ctx, a->bias, oc * sizeof(int32_t), &st);
 	if (c[0] && st == CL_SUCCESS)
@@ -120,6 +134,12 @@ static int conv_consts(cl_context ctx, const struct vigil_q8_conv_args *a, int d
 	if (c[3])
 		c[4] = upload(ctx, fscale, oc * sizeof(float), &st);
 	return c[4] ? 0 : cl_fail("clCreateBuffer (quantized weights)", st);
+}
+
+/* Work-items of a q8_conv launch: one per output byte (depthwise) or per 8 output channels of a pixel. */
+static size_t conv_items(const struct vigil_q8_conv_args *a, int depthwise)
+{
+	return (size_t)a->out_h * a->out_w * (depthwise ? (size_t)a->out_c : ((size_t)a->out_c + 7) / 8);
 }
 
 static cl_int bind_conv(cl_kernel k, cl_mem act, int in_off, int out_off, const struct vigil_q8_conv_args *a,
@@ -373,12 +393,13 @@ static int bind_op(struct vigil_cl_q8 *e, int i)
 			return vigil_error(-ENOMEM, "out of memory preparing the OpenCL quantized executor");
 		}
 		conv_args(e, op, is_signed, &a, mult, shift, fscale);
-		ret = conv_consts(e->dev->context, &a, op->kind == VIGIL_OP_DWCONV2D, mult, shift, fscale, c);
+		ret =
+		    conv_consts(e->dev->context, &a, op->kind == VIGIL_OP_DWCONV2D, is_signed, mult, shift, fscale, c);
 		free(mult);
 		free(shift);
 		free(fscale);
 		if (ret == 0)
-			ret = add_launch(e, "q8_conv", out->count, &k);
+			ret = add_launch(e, "q8_conv", conv_items(&a, op->kind == VIGIL_OP_DWCONV2D), &k);
 		if (ret < 0)
 			return ret;
 		st = bind_conv(k, e->act, (int)e->offset[op->inputs[0]], (int)e->offset[op->output], &a,
@@ -646,7 +667,7 @@ int vigil_cl_q8_conv_once(struct vigil_cl_device *dev, const struct vigil_q8_con
 		fs[c] = fixed ? 0.0f : a->fp32_scale[c];
 	st = once_init(dev, &o, "q8_conv", in_bytes + out_bytes, a->input, in_bytes);
 	if (st == CL_SUCCESS) {
-		ret = conv_consts(dev->context, a, depthwise, a->multiplier, a->shift, fs, o.c);
+		ret = conv_consts(dev->context, a, depthwise, is_signed, a->multiplier, a->shift, fs, o.c);
 		if (ret < 0) {
 			free(fs);
 			once_free(&o);
@@ -655,7 +676,7 @@ int vigil_cl_q8_conv_once(struct vigil_cl_device *dev, const struct vigil_q8_con
 		st = bind_conv(o.k, o.act, 0, (int)in_bytes, a, depthwise, is_signed, fixed, o.c);
 	}
 	free(fs);
-	return once_finish(dev, &o, st, out_bytes, in_bytes, out_bytes, a->output);
+	return once_finish(dev, &o, st, conv_items(a, depthwise), in_bytes, out_bytes, a->output);
 }
 
 int vigil_cl_q8_concat_once(struct vigil_cl_device *dev, const struct vigil_q8_concat_input *in, int n, size_t outer,

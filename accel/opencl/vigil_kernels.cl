@@ -403,25 +403,31 @@ static int q8_requant(int acc, int mode, float fs, int m, int sh, int zp, int lo
 }
 
 /* geo: in_h, in_w, in_c, out_h; out_w, out_c, kh, kw; stride_h, stride_w, dil_h, dil_w; pad_top, pad_left,
- * depth_multiplier, depthwise. q: input_offset, weights_offset, output_offset, act_min; act_max, mode, sgn,
- * has_bias. Conv weights OHWI, depthwise [kh][kw][out_c]. Work-item: channel fastest. */
-__kernel void q8_conv(__global const uchar *act, int in_off, int out_off, __global const uchar *w,
+ * depth_multiplier, depthwise. q: input_offset, (unused), output_offset, act_min; act_max, mode, sgn, has_bias.
+ * Weights as int16 with the weight offset already added (w + weights_offset), laid out by the host as
+ * [kh][kw][in_c][oc8] for a convolution (oc8: out_c rounded up to 8, zero padded) and [kh][kw][out_c] for a
+ * depthwise one. A convolution work-item computes 8 output channels of one pixel (each input byte loaded once for
+ * them), a depthwise one a single byte. Integer sums: any order gives the CPU's int32. */
+__kernel void q8_conv(__global const uchar *act, int in_off, int out_off, __global const short *w,
 		      __global const int *bias, __global const int *mult, __global const int *shift,
 		      __global const float *fscale, int4 g0, int4 g1, int4 g2, int4 g3, int4 q0, int4 q1,
 		      __global uchar *dst)
 {
 	const int i = (int)get_global_id(0);
 	const int in_h = g0.s0, in_w = g0.s1, in_c = g0.s2, out_h = g0.s3, out_w = g1.s0, out_c = g1.s1;
-	const int kh = g1.s2, kw = g1.s3, sgn = q1.s2;
-	const int oc = i % out_c, pix = i / out_c, oy = pix / out_w, ox = pix - oy * out_w;
+	const int kh = g1.s2, kw = g1.s3, dw = g3.s3;
+	const int oc8 = (out_c + 7) / 8 * 8, per_pix = dw ? out_c : oc8 / 8;
+	/* depthwise: channel fastest (neighbours read neighbouring bytes); convolution: pixel fastest, so that a
+	 * work-group shares one block of weights (read from cache) rather than streaming all of them per pixel */
+	const int n_pix = out_h * out_w, pix = dw ? i / per_pix : i % n_pix, oy = pix / out_w, ox = pix - oy * out_w;
 	const int y0 = oy * g2.s0 - g3.s0, x0 = ox * g2.s1 - g3.s1;
-	const int xo = q0.s0, wo = q0.s1;
-	int acc = 0;
+	const int xo = q0.s0, sx = q1.s2 ? 0x80 : 0; /* (b ^ sx) - sx: the byte as int8 or uint8 */
 
-	if (oy >= out_h)
+	if (dw ? oy >= out_h : i >= n_pix * per_pix)
 		return;
-	if (g3.s3) {
-		const int ic = oc / g3.s2;
+	if (dw) {
+		const int oc = i - pix * per_pix, ic = oc / g3.s2;
+		int acc = 0;
 
 		for (int ky = 0; ky < kh; ky++) {
 			const int y = y0 + ky * g2.s2;
@@ -433,11 +439,19 @@ __kernel void q8_conv(__global const uchar *act, int in_off, int out_off, __glob
 
 				if (x < 0 || x >= in_w)
 					continue;
-				acc += (q8_ld(w, (ky * kw + kx) * out_c + oc, sgn) + wo) *
-				       (q8_ld(act, in_off + (y * in_w + x) * in_c + ic, sgn) + xo);
+				acc += (int)w[(ky * kw + kx) * out_c + oc] *
+				       ((((int)act[in_off + (y * in_w + x) * in_c + ic]) ^ sx) - sx + xo);
 			}
 		}
+		if (q1.s3)
+			acc += bias[oc];
+		dst[out_off + pix * out_c + oc] =
+		    (uchar)q8_requant(acc, q1.s1, fscale[oc], mult[oc], shift[oc], q0.s2, q0.s3, q1.s0);
 	} else {
+		const int o0 = i / n_pix * 8;
+		int8 acc = (int8)(0);
+		int a[8];
+
 		for (int ky = 0; ky < kh; ky++) {
 			const int y = y0 + ky * g2.s2;
 
@@ -445,18 +459,24 @@ __kernel void q8_conv(__global const uchar *act, int in_off, int out_off, __glob
 				continue;
 			for (int kx = 0; kx < kw; kx++) {
 				const int x = x0 + kx * g2.s3;
-				const int ib = in_off + (y * in_w + x) * in_c, wb = ((oc * kh + ky) * kw + kx) * in_c;
+				__global const uchar *ip = act + in_off + (y * in_w + x) * in_c;
+				__global const short *wp = w + (ky * kw + kx) * in_c * oc8 + o0;
 
 				if (x < 0 || x >= in_w)
 					continue;
 				for (int c = 0; c < in_c; c++)
-					acc += (q8_ld(w, wb + c, sgn) + wo) * (q8_ld(act, ib + c, sgn) + xo);
+					acc += convert_int8(vload8(0, wp + c * oc8)) * (int8)((((int)ip[c]) ^ sx) - sx + xo);
 			}
 		}
+		vstore8(acc, 0, a);
+		for (int k = 0; k < 8 && o0 + k < out_c; k++) {
+			const int oc = o0 + k;
+			const int v = a[k] + (q1.s3 ? bias[oc] : 0);
+
+			dst[out_off + pix * out_c + oc] =
+			    (uchar)q8_requant(v, q1.s1, fscale[oc], mult[oc], shift[oc], q0.s2, q0.s3, q1.s0);
+		}
 	}
-	if (q1.s3)
-		acc += bias[oc];
-	dst[out_off + i] = (uchar)q8_requant(acc, q1.s1, fscale[oc], mult[oc], shift[oc], q0.s2, q0.s3, q1.s0);
 }
 
 /* One input of a CONCATENATION into place: n = outer * block bytes, the output row is stride bytes, this input
