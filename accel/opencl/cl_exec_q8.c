@@ -507,6 +507,19 @@ int vigil_cl_q8_create(struct vigil_cl_device *dev, const struct vigil_graph *g,
 		vigil_cl_q8_destroy(e);
 		return vigil_error(-ENOMEM, "out of memory preparing the OpenCL quantized executor");
 	}
+	{
+		/* the float requantization must round like the CPU (embedded profiles may round toward zero) */
+		cl_device_fp_config fp = 0;
+
+		clGetDeviceInfo(dev->device, CL_DEVICE_SINGLE_FP_CONFIG, sizeof(fp), &fp, NULL);
+		if (!(fp & CL_FP_ROUND_TO_NEAREST)) {
+			vigil_cl_q8_destroy(e);
+			return vigil_error(VIGIL_EUNSUPPORTED,
+					   "backend opencl: %s does not round floats to nearest: its quantized results "
+					   "would differ from the CPU's",
+					   dev->name);
+		}
+	}
 	if (g->n_inputs != 1 || !is_q8(g->tensors[g->inputs[0]].dtype)) {
 		vigil_cl_q8_destroy(e);
 		return vigil_error(VIGIL_EUNSUPPORTED, "backend opencl: the quantized executor needs one 8-bit input");
