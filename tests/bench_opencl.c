@@ -9,34 +9,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchutil.h"
 #include "cl_exec.h"
 #include "cl_runtime.h"
 #include "engine.h"
 #include "model_internal.h"
 
 #define MAX_STEPS 512
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	const double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static void stats(double *v, int n, double *median, double *p99)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	*median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-	*p99 = v[(99 * n + 99) / 100 - 1];
-}
 
 /* Median time of one operator alone on the CPU: a graph of that operator over the model's tensors. */
 static double cpu_op_ms(const struct vigil_graph *g, int i, int iterations)
@@ -61,12 +40,12 @@ static double cpu_op_ms(const struct vigil_graph *g, int i, int iterations)
 	}
 	arena = calloc(vigil_program_arena_floats(p) + 16, sizeof(float));
 	for (int it = 0; arena && it < iterations; it++) {
-		const double t0 = now_ms();
+		const double t0 = bench_now_ms();
 
 		vigil_program_run(p, arena, NULL);
-		t[it] = now_ms() - t0;
+		t[it] = bench_now_ms() - t0;
 	}
-	stats(t, iterations, &med, &p99);
+	bench_stats(t, iterations, &med, &p99);
 	free(arena);
 	vigil_program_destroy(p);
 	free(t);
@@ -120,19 +99,19 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 3; i++) /* warm-up */
 		vigil_cl_exec_run_tensor(e, input, boxes, logits);
 	for (int i = 0; i < iterations; i++) {
-		const double t0 = now_ms();
+		const double t0 = bench_now_ms();
 
 		vigil_cl_exec_run_tensor(e, input, boxes, logits);
-		t[i] = now_ms() - t0;
+		t[i] = bench_now_ms() - t0;
 	}
-	stats(t, iterations, &med_cl, &p99_cl);
+	bench_stats(t, iterations, &med_cl, &p99_cl);
 	for (int i = 0; i < iterations; i++) {
-		const double t0 = now_ms();
+		const double t0 = bench_now_ms();
 
 		vigil_program_run(m->program, arena, NULL);
-		t[i] = now_ms() - t0;
+		t[i] = bench_now_ms() - t0;
 	}
-	stats(t, iterations, &med_cpu, &p99_cpu);
+	bench_stats(t, iterations, &med_cpu, &p99_cpu);
 	vigil_cl_exec_get_stats(e, &st);
 
 	printf("model %s on %s\n", name, dev->name);

@@ -10,26 +10,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchutil.h"
 #include "preprocess.h"
 #include "preprocess_kernels.h"
 #include "vigil/vigil.h"
 
 #define SWEEP_BYTES (64u << 20)
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	const double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
 
 static volatile uint8_t sink;
 
@@ -97,15 +83,15 @@ int main(int argc, char **argv)
 
 						if (cold)
 							sweep(evict);
-						t0 = now_ms();
+						t0 = bench_now_ms();
 						if (ssd)
 							vigil_preprocess_run_u8(&pp, &f, tensor, tensor_u8);
 						else
 							vigil_preprocess_run(&pp, &f, tensor);
 						if (k >= 0)
-							t[k] = now_ms() - t0;
+							t[k] = bench_now_ms() - t0;
 					}
-					qsort(t, (size_t)iterations, sizeof(*t), cmp_double);
+					qsort(t, (size_t)iterations, sizeof(*t), bench_cmp_double);
 					min = t[0];
 					printf("%-6s %-5s %-10s %-4s %9.4f %9.4f %9.4f\n", sets[s]->isa,
 					       vigil_format_name(formats[fi]), ssd ? "300 u8" : "192 f32",

@@ -12,30 +12,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchutil.h"
 #include "engine_q8.h"
 #include "model_internal.h"
 #include "threadpool.h"
 #include "vigil/vigil.h"
-
-static double clock_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-static double now_ms(void)
-{
-	return clock_ms(CLOCK_MONOTONIC);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	const double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
 
 /* GHz from a chain of dependent one-cycle adds timed in thread CPU time (x86-64; 0 elsewhere) */
 static double clock_ghz(void)
@@ -43,16 +24,16 @@ static double clock_ghz(void)
 #if defined(__x86_64__)
 	const long n = 200000000;
 	unsigned long x = 0;
-	double t0 = now_ms(), best = 1e30;
+	double t0 = bench_now_ms(), best = 1e30;
 
 	for (int rep = 0; rep < 3; rep++) {
-		t0 = clock_ms(CLOCK_THREAD_CPUTIME_ID);
+		t0 = bench_clock_ms(CLOCK_THREAD_CPUTIME_ID);
 		for (long i = 0; i < n; i += 10)
 			__asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
 					 "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
 					 : "+r"(x));
-		if (clock_ms(CLOCK_THREAD_CPUTIME_ID) - t0 < best)
-			best = clock_ms(CLOCK_THREAD_CPUTIME_ID) - t0;
+		if (bench_clock_ms(CLOCK_THREAD_CPUTIME_ID) - t0 < best)
+			best = bench_clock_ms(CLOCK_THREAD_CPUTIME_ID) - t0;
 	}
 	return (double)n / (best * 1e6);
 #else
@@ -126,11 +107,11 @@ int main(int argc, char **argv)
 	for (int i = 0; i < warmup; i++)
 		vigil_q8_program_run(p, arena, pool);
 	for (int i = 0; i < iterations; i++) {
-		const double t0 = now_ms(), c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
+		const double t0 = bench_now_ms(), c0 = bench_clock_ms(CLOCK_PROCESS_CPUTIME_ID);
 
 		vigil_q8_program_run_profiled(p, arena, pool, quiet ? NULL : op_ms);
-		run_ms[i] = now_ms() - t0;
-		cpu_ms[i] = clock_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
+		run_ms[i] = bench_now_ms() - t0;
+		cpu_ms[i] = bench_clock_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
 	}
 	for (int i = 0; i < vigil_q8_program_n_ops(p); i++) {
 		total_macs += vigil_q8_program_op_macs(p, i);
@@ -155,8 +136,8 @@ int main(int argc, char **argv)
 			       macs ? (double)macs / (ms * 1e6) : 0.0, 100.0 * ms / total_ms);
 		}
 	}
-	qsort(run_ms, (size_t)iterations, sizeof(double), cmp_double);
-	qsort(cpu_ms, (size_t)iterations, sizeof(double), cmp_double);
+	qsort(run_ms, (size_t)iterations, sizeof(double), bench_cmp_double);
+	qsort(cpu_ms, (size_t)iterations, sizeof(double), bench_cmp_double);
 	ghz = clock_ghz();
 	{
 		const double med =
