@@ -26,7 +26,7 @@ const char *vigil_backend_name(enum vigil_backend b)
 
 #ifndef VIGIL_HAVE_OPENCL
 
-int vigil_accel_create(struct vigil_model *model, const struct vigil_detector_config *config, float *arena,
+int vigil_accel_create(struct vigil_model *model, const struct vigil_detector_config *config, void *arena,
 		       struct vigil_accel **out, struct vigil_backend_info *info)
 {
 	*out = NULL;
@@ -57,6 +57,11 @@ int vigil_accel_run_tensor(struct vigil_accel *a, const float *input, float *box
 	return -ENOSYS;
 }
 
+int vigil_accel_run_q8(struct vigil_accel *a, void *qarena, struct vigil_pool *pool, struct vigil_backend_info *info)
+{
+	return -ENOSYS;
+}
+
 void vigil_accel_fallback(struct vigil_accel **a, struct vigil_backend_info *info)
 {
 	*a = NULL;
@@ -66,12 +71,32 @@ void vigil_accel_fallback(struct vigil_accel **a, struct vigil_backend_info *inf
 #else
 
 #include "cl_exec.h"
+#include "cl_exec_q8.h"
+#include "engine_q8.h"
 
 #define AUTO_RUNS 5
 
 struct vigil_accel {
-	struct vigil_cl_exec *exec;
+	struct vigil_cl_exec *exec; /* float models */
+	struct vigil_cl_q8 *q8;     /* quantized models (model->q8) */
+	const struct vigil_model *model;
+	void *dst[8]; /* q8: where each read-back tensor goes in the arena given to run_q8 (set per call) */
 };
+
+/* Runs the quantized network on the device with @p qarena's input tensor, then the host's share. */
+static int run_q8(struct vigil_accel *a, void *qarena, struct vigil_pool *pool)
+{
+	const struct vigil_q8_program *p = a->model->q8;
+	const int n = vigil_cl_q8_n_readback(a->q8);
+	int ret;
+
+	for (int k = 0; k < n; k++)
+		a->dst[k] = vigil_q8_program_tensor(p, qarena, vigil_cl_q8_readback_tensor(a->q8, k));
+	ret = vigil_cl_q8_run(a->q8, vigil_q8_program_tensor(p, qarena, a->model->input_tensor), a->dst);
+	if (ret < 0)
+		return ret;
+	return vigil_q8_program_run_range(p, qarena, pool, vigil_cl_q8_split(a->q8), a->model->graph.n_ops);
+}
 
 static double now_ms(void)
 {
@@ -89,20 +114,26 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* Median over AUTO_RUNS of the OpenCL executor (tensor in, raw outputs out) and of the CPU program. */
-static void measure(struct vigil_model *m, struct vigil_cl_exec *exec, float *arena, double *cl_ms, double *cpu_ms)
+static void measure(struct vigil_model *m, struct vigil_accel *a, void *arena, double *cl_ms, double *cpu_ms)
 {
-	float *in = vigil_program_tensor(m->program, arena, m->input_tensor);
-	float *boxes = vigil_program_tensor(m->program, arena, m->boxes_tensor);
-	float *logits = vigil_program_tensor(m->program, arena, m->logits_tensor);
 	double t[2][AUTO_RUNS];
 
 	for (int i = 0; i < AUTO_RUNS; i++) {
 		double t0 = now_ms();
 
-		vigil_cl_exec_run_tensor(exec, in, boxes, logits);
-		t[0][i] = now_ms() - t0;
-		t0 = now_ms();
-		vigil_program_run(m->program, arena, NULL);
+		if (m->q8) {
+			run_q8(a, arena, NULL);
+			t[0][i] = now_ms() - t0;
+			t0 = now_ms();
+			vigil_q8_program_run(m->q8, arena, NULL);
+		} else {
+			vigil_cl_exec_run_tensor(a->exec, vigil_program_tensor(m->program, arena, m->input_tensor),
+						 vigil_program_tensor(m->program, arena, m->boxes_tensor),
+						 vigil_program_tensor(m->program, arena, m->logits_tensor));
+			t[0][i] = now_ms() - t0;
+			t0 = now_ms();
+			vigil_program_run(m->program, arena, NULL);
+		}
 		t[1][i] = now_ms() - t0;
 	}
 	qsort(t[0], AUTO_RUNS, sizeof(double), cmp_double);
@@ -113,7 +144,7 @@ static void measure(struct vigil_model *m, struct vigil_cl_exec *exec, float *ar
 
 /* A dummy frame (16x16 black GRAY8) through every kernel, so that the first real frame pays no
  * first-launch costs (drivers that compile lazily, PoCL's per-kernel work-group compile, allocations). */
-static int warm_up(struct vigil_model *m, struct vigil_cl_exec *exec, float *arena)
+static int warm_up(struct vigil_model *m, struct vigil_cl_exec *exec, void *arena)
 {
 	static const uint8_t black[16 * 16];
 	struct vigil_frame f = { 0 };
@@ -153,7 +184,7 @@ static int auto_fallback(int err)
 	return 0;
 }
 
-int vigil_accel_create(struct vigil_model *m, const struct vigil_detector_config *config, float *arena,
+int vigil_accel_create(struct vigil_model *m, const struct vigil_detector_config *config, void *arena,
 		       struct vigil_accel **out, struct vigil_backend_info *info)
 {
 	const int is_auto = config->backend == VIGIL_BACKEND_AUTO;
@@ -194,26 +225,42 @@ int vigil_accel_create(struct vigil_model *m, const struct vigil_detector_config
 	ret = vigil_cl_device_get(config->device, &dev);
 	if (ret < 0)
 		return is_auto ? auto_fallback(ret) : ret;
-	ec.input_tensor = m->input_tensor;
-	ec.boxes_tensor = m->boxes_tensor;
-	ec.logits_tensor = m->logits_tensor;
-	ec.num_anchors = m->info.num_anchors;
-	ec.num_coords = m->decoder.num_coords;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return vigil_error(-ENOMEM, "out of memory for the OpenCL backend");
-	ret = vigil_cl_exec_create(dev, &m->graph, &ec, &a->exec);
-	if (ret < 0)
-		goto out_fail;
-	ret = warm_up(m, a->exec, arena);
+	a->model = m;
+	if (m->q8) {
+		/* the warm-up: one inference of whatever the input tensor holds */
+		ret = vigil_cl_q8_create(dev, &m->graph, vigil_q8_program_requant(m->q8) == VIGIL_Q8_REQUANT_FIXEDPOINT,
+					 &a->q8);
+		if (ret == 0)
+			ret = run_q8(a, arena, NULL);
+	} else {
+		ec.input_tensor = m->input_tensor;
+		ec.boxes_tensor = m->boxes_tensor;
+		ec.logits_tensor = m->logits_tensor;
+		ec.num_anchors = m->info.num_anchors;
+		ec.num_coords = m->decoder.num_coords;
+		ret = vigil_cl_exec_create(dev, &m->graph, &ec, &a->exec);
+		if (ret == 0)
+			ret = warm_up(m, a->exec, arena);
+	}
 	if (ret < 0)
 		goto out_fail;
 	info->warmup_ms = now_ms() - t0;
-	vigil_cl_exec_get_stats(a->exec, &st);
+	if (m->q8) {
+		struct vigil_cl_q8_stats qs;
+
+		vigil_cl_q8_get_stats(a->q8, &qs);
+		st.launches_per_inference = qs.launches_per_inference;
+		st.act_bytes = qs.act_bytes;
+	} else {
+		vigil_cl_exec_get_stats(a->exec, &st);
+	}
 	snprintf(info->device, sizeof(info->device), "%.255s", dev->name);
 	info->launches_per_inference = st.launches_per_inference;
 	if (is_auto) {
-		measure(m, a->exec, arena, &cl_ms, &cpu_ms);
+		measure(m, a, arena, &cl_ms, &cpu_ms);
 		vigil_log("opencl", VIGIL_LOG_INFO, "backend auto for %s: OpenCL %.3f ms, CPU %.3f ms: %s",
 			  m->info.name, cl_ms, cpu_ms, cl_ms < cpu_ms ? "OpenCL" : "CPU");
 		if (!(cl_ms < cpu_ms)) {
@@ -240,11 +287,14 @@ void vigil_accel_destroy(struct vigil_accel *a)
 	if (!a)
 		return;
 	vigil_cl_exec_destroy(a->exec);
+	vigil_cl_q8_destroy(a->q8);
 	free(a);
 }
 
 int vigil_accel_configure(struct vigil_accel *a, const struct vigil_preprocess *pp, const struct vigil_frame *frame)
 {
+	if (!a->exec) /* quantized: the host preprocesses */
+		return 0;
 	return vigil_cl_exec_configure(a->exec, pp, frame);
 }
 
@@ -263,6 +313,17 @@ int vigil_accel_detect(struct vigil_accel *a, const struct vigil_preprocess *pp,
 int vigil_accel_run_tensor(struct vigil_accel *a, const float *input, float *boxes, float *logits)
 {
 	return vigil_cl_exec_run_tensor(a->exec, input, boxes, logits);
+}
+
+int vigil_accel_run_q8(struct vigil_accel *a, void *qarena, struct vigil_pool *pool, struct vigil_backend_info *info)
+{
+	struct vigil_cl_q8_stats st;
+	int ret = run_q8(a, qarena, pool);
+
+	vigil_cl_q8_get_stats(a->q8, &st);
+	info->read_bytes_per_frame = (long)st.read_bytes;
+	info->upload_bytes_per_frame = (long)st.upload_bytes;
+	return ret;
 }
 
 void vigil_accel_fallback(struct vigil_accel **a, struct vigil_backend_info *info)

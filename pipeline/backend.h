@@ -15,7 +15,8 @@ struct vigil_accel; /* an OpenCL executor; NULL means the CPU backend */
 /* Resolves config->backend for @p model: *out stays NULL for the CPU. OPENCL that cannot run fails with
  * the reason; AUTO falls back to the CPU (one warning per process for an OpenCL failure). @p arena is
  * the detector's CPU arena (used by the AUTO measurement). Fills info. */
-int vigil_accel_create(struct vigil_model *model, const struct vigil_detector_config *config, float *arena,
+/* @p arena: the float program's arena, or for a quantized model the q8 program's (warm-up and auto's measurement). */
+int vigil_accel_create(struct vigil_model *model, const struct vigil_detector_config *config, void *arena,
 		       struct vigil_accel **out, struct vigil_backend_info *info);
 void vigil_accel_destroy(struct vigil_accel *a);
 
@@ -33,5 +34,10 @@ void vigil_accel_fallback(struct vigil_accel **a, struct vigil_backend_info *inf
 
 /* Full raw outputs for an input tensor. */
 int vigil_accel_run_tensor(struct vigil_accel *a, const float *input, float *boxes, float *logits);
+
+/* Quantized models (model->q8): the input tensor already preprocessed into @p qarena (the q8 program's arena), the
+ * device runs the network, the tensors the post-process reads are read back into @p qarena and the host runs the
+ * rest (TFLite_Detection_PostProcess) with the CPU code: @p qarena then holds what vigil_q8_program_run() leaves. */
+int vigil_accel_run_q8(struct vigil_accel *a, void *qarena, struct vigil_pool *pool, struct vigil_backend_info *info);
 
 #endif

@@ -171,21 +171,9 @@ int vigil_detector_create(struct vigil_model *model, const struct vigil_detector
 	ret = vigil_detector_set_config(d, config);
 	if (ret < 0)
 		goto out_destroy;
-	if (model->q8) {
-		/* the OpenCL executor has no quantized kernels yet */
-		d->backend.backend = VIGIL_BACKEND_CPU;
-		if (config->backend == VIGIL_BACKEND_OPENCL) {
-			ret = vigil_error(VIGIL_EUNSUPPORTED,
-					  "backend opencl: model '%s' is quantized and the OpenCL backend runs float "
-					  "models only; use backend cpu or auto",
-					  model->info.name);
-			goto out_destroy;
-		}
-	} else {
-		ret = vigil_accel_create(model, config, d->arena, &d->accel, &d->backend);
-		if (ret < 0)
-			goto out_destroy;
-	}
+	ret = vigil_accel_create(model, config, model->q8 ? d->qarena : (void *)d->arena, &d->accel, &d->backend);
+	if (ret < 0)
+		goto out_destroy;
 	*out = d;
 	return 0;
 
@@ -317,9 +305,20 @@ static int detect_ssd(struct vigil_detector *d, const struct vigil_frame *frame,
 	vigil_preprocess_run_u8(&d->pp, frame, d->pp_scratch,
 				vigil_q8_program_tensor(m->q8, d->qarena, m->input_tensor));
 	t1 = now_ms();
-	ret = vigil_q8_program_run(m->q8, d->qarena, d->pool);
-	if (ret < 0)
-		return ret;
+	ret = -1;
+	if (d->accel) {
+		/* the network on the device, the post-process on the host (backend.h) */
+		ret = vigil_accel_run_q8(d->accel, d->qarena, d->pool, &d->backend);
+		if (ret < 0 && d->config.backend != VIGIL_BACKEND_AUTO)
+			return ret;
+		if (ret < 0)
+			vigil_accel_fallback(&d->accel, &d->backend);
+	}
+	if (!d->accel) {
+		ret = vigil_q8_program_run(m->q8, d->qarena, d->pool);
+		if (ret < 0)
+			return ret;
+	}
 	t2 = now_ms();
 	boxes = vigil_q8_program_tensor(m->q8, d->qarena, m->ssd_outputs[0]);
 	classes = vigil_q8_program_tensor(m->q8, d->qarena, m->ssd_outputs[1]);

@@ -440,6 +440,11 @@ size_t vigil_q8_program_arena_bytes(const struct vigil_q8_program *p, int thread
 	return p->arena_bytes + (size_t)(threads > 1 ? threads : 1) * p->scratch_bytes;
 }
 
+enum vigil_q8_requant vigil_q8_program_requant(const struct vigil_q8_program *p)
+{
+	return p->requant;
+}
+
 int vigil_q8_program_n_ops(const struct vigil_q8_program *p)
 {
 	return p->graph->n_ops;
@@ -539,6 +544,17 @@ static double now_ms(void)
 int vigil_q8_program_run(const struct vigil_q8_program *p, void *arena, struct vigil_pool *pool)
 {
 	return vigil_q8_program_run_profiled(p, arena, pool, NULL);
+}
+
+int vigil_q8_program_run_range(const struct vigil_q8_program *p, void *arena, struct vigil_pool *pool, int op0, int op1)
+{
+	for (int i = op0 < 0 ? 0 : op0; i < op1 && i < p->graph->n_ops; i++) {
+		int ret = run_op(p, arena, pool, i);
+
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
 }
 
 int vigil_q8_program_run_profiled(const struct vigil_q8_program *p, void *arena, struct vigil_pool *pool, double *op_ms)

@@ -44,8 +44,14 @@ void *vigil_q8_program_tensor(const struct vigil_q8_program *program, void *aren
 int vigil_q8_program_run(const struct vigil_q8_program *program, void *arena, struct vigil_pool *pool);
 
 /* The same, adding each operator's milliseconds of the calling thread's CPU time to op_ms[i] (n_ops entries) when op_ms is not NULL. */
+/* Runs operators [op0, op1) only: the host's share when another executor (accel/opencl/cl_exec_q8.c) ran the
+ * operators before op0 and wrote the tensors they produce into @p arena. */
+int vigil_q8_program_run_range(const struct vigil_q8_program *program, void *arena, struct vigil_pool *pool, int op0,
+			       int op1);
 int vigil_q8_program_run_profiled(const struct vigil_q8_program *program, void *arena, struct vigil_pool *pool,
 				  double *op_ms);
+/* The requantization the program was created with. */
+enum vigil_q8_requant vigil_q8_program_requant(const struct vigil_q8_program *program);
 int vigil_q8_program_n_ops(const struct vigil_q8_program *program);
 /* Multiply-adds of operator @p i per run (convolutions; 0 for the others). */
 uint64_t vigil_q8_program_op_macs(const struct vigil_q8_program *program, int i);

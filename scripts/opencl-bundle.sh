@@ -12,13 +12,13 @@ build=${1:-build}
 out=${2:-.gpu}
 onnx_dir=../shared/models/mediapipe_face_onnx
 meson compile -C "$build" >/dev/null
-for f in tests/test_opencl tests/test_opencl_dmabuf tests/bench_opencl tests/test_kernel_sets pipeline/vigil \
+for f in tests/test_opencl tests/test_opencl_dmabuf tests/test_opencl_q8 tests/bench_opencl tests/test_kernel_sets pipeline/vigil \
 	tests/gst/test_gst_opencl gst-plugin/libgstvigil.so pipeline/libvigil.so.0; do
 	[ -e "$build/$f" ] || { echo "opencl-bundle: $build/$f is missing (an OpenCL and GStreamer build is needed)" >&2; exit 1; }
 done
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/lib" "$out/gst" "$out/onnx"
-cp "$build"/tests/{test_opencl,test_opencl_dmabuf,bench_opencl,test_kernel_sets} "$build/pipeline/vigil" \
+cp "$build"/tests/{test_opencl,test_opencl_dmabuf,test_opencl_q8,bench_opencl,test_kernel_sets} "$build/pipeline/vigil" \
 	"$build/tests/gst/test_gst_opencl" "$out/bin/"
 cp "$build/gst-plugin/libgstvigil.so" "$out/gst/"
 gst=$(pkg-config --variable=pluginsdir gstreamer-1.0)
@@ -32,5 +32,10 @@ for b in "$out"/bin/* "$out"/gst/*.so; do LD_LIBRARY_PATH="$out/lib" ldd "$b"; d
 done
 cp "$onnx_dir"/face_detection_{short,full}_range.onnx "$out/onnx/" 2>/dev/null ||
 	echo "opencl-bundle: no $onnx_dir: the ONNX Runtime comparison will be skipped there" >&2
+# the eval-only COCO SSD inputs test_opencl_q8 reads from ../shared (PETS09 frames: never committed)
+mkdir -p "$out/shared/data/reference_tensors/ssd_mobilenet_v1_quant_coco"
+cp ../shared/data/reference_tensors/ssd_mobilenet_v1_quant_coco/vtest_frame0*.input_300x300x3.uint8.bin \
+	"$out/shared/data/reference_tensors/ssd_mobilenet_v1_quant_coco/" 2>/dev/null ||
+	echo "opencl-bundle: no ../shared: test_opencl_q8 will miss the PETS09 sets there" >&2
 cp scripts/opencl-remote.sh scripts/bench-ort.py "$out/"
 echo "opencl-bundle: $out ($(du -sh "$out" | cut -f1))"

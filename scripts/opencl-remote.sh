@@ -29,6 +29,8 @@ step() { echo; echo "=== $1"; }
 {
 	step "test_opencl"
 	VIGIL_DEBUG=opencl:3 timeout 300 "$G/bin/test_opencl" 2>&1 | grep -v "$quiet"
+	step "test_opencl_q8"
+	VIGIL_SHARED="$G/shared" VIGIL_DEBUG=opencl:3 timeout 300 "$G/bin/test_opencl_q8" 2>&1 | grep -v "$quiet"
 	step "test_opencl_dmabuf"
 	VIGIL_DEBUG=opencl:3 timeout 200 "$G/bin/test_opencl_dmabuf" 2>&1 | grep -v "$quiet"
 	step "test_gst_opencl"
@@ -39,7 +41,7 @@ step() { echo; echo "=== $1"; }
 } 2>&1 | tee "$O/tests.txt" | grep -E "===|Checks|:F:|:E:|parity|equal"
 {
 	step "auto"
-	for m in face-short face-full; do
+	for m in face-short face-full coco-ssd; do
 		VIGIL_DEBUG=opencl:3 timeout 120 "$G/bin/vigil" bench --backend auto -m "$m" -n 20 -w 2 2>&1 |
 			grep "backend auto"
 	done
@@ -57,6 +59,13 @@ step() { echo; echo "=== $1"; }
 			else
 				echo "no ONNX Runtime here (python3 onnxruntime) or no $onnx: the CPU comparison is not run"
 			fi
+		done
+	done
+	step "coco-ssd"
+	for rep in 1 2; do
+		for b in cpu opencl; do
+			timeout 120 "$G/bin/vigil" bench --backend $b -m coco-ssd -n 300 -w 30 --json
+			echo
 		done
 	done
 } 2>&1 | tee "$O/bench.txt" | grep -E "===|backend auto|OpenCL median|launches per frame|median_ms"

@@ -346,3 +346,165 @@ __kernel void select_candidates(__global const float *act, int boxes_off, int lo
 	for (int k = 0; k < coords; k++)
 		c[2 + k] = r[k];
 }
+
+/* ---- quantized (uint8/int8) kernels: accel/opencl/cl_exec_q8.c --------------------------------------------
+ * Bit-exact with accel/cpu/kernels_q8_c.c: integer sums in int32, TFLite's fixed-point requantization in 32-bit
+ * arithmetic only (mul_hi: no 64-bit integers needed, so embedded-profile devices without cles_khr_int64 run it
+ * too), and the float requantization with IEEE single operations in the C order: no contraction into fma. Bytes
+ * live at byte offsets in one activation buffer; sgn selects int8 (else uint8). One output byte per work-item. */
+#pragma OPENCL FP_CONTRACT OFF
+
+static int q8_ld(__global const uchar *p, int i, int sgn)
+{
+	return sgn ? (int)as_char(p[i]) : (int)p[i];
+}
+
+/* (a * b * 2) >> 32 rounded half away from zero (vigil_q_srdhm): the 64-bit product as mul_hi and the low word. */
+static int q8_srdhm(int a, int b)
+{
+	const uint lo = (uint)a * (uint)b;
+	const int hi = mul_hi(a, b);
+	const uint nlo = hi >= 0 ? 0x40000000u : 0xC0000001u; /* nudge 2^30 or 1 - 2^30 */
+	const uint slo = lo + nlo;
+	const int shi = hi + (hi >= 0 ? 0 : -1) + (slo < lo ? 1 : 0);
+	/* floor(s / 2^31), then towards zero as C's division */
+	int q = (int)(((uint)shi << 1) | (slo >> 31));
+
+	if (shi < 0 && (slo & 0x7fffffffu) != 0)
+		q += 1;
+	return a == b && a == INT_MIN ? INT_MAX : q;
+}
+
+static int q8_rdbypot(int x, int e)
+{
+	const int mask = (int)((1u << e) - 1u);
+	const int rem = x & mask, thr = (mask >> 1) + (x < 0 ? 1 : 0);
+
+	return (x >> e) + (rem > thr ? 1 : 0);
+}
+
+/* acc (bias included) to the output byte value: mode 0 float scale (XNNPACK), 1 fixed point (TFLite reference). */
+static int q8_requant(int acc, int mode, float fs, int m, int sh, int zp, int lo, int hi)
+{
+	int v;
+
+	if (mode == 0) {
+		const float flo = (float)(lo - zp), fhi = (float)(hi - zp);
+		float f = (float)acc * fs;
+
+		f = f < flo ? flo : f > fhi ? fhi : f;
+		v = (int)rint(f) + zp;
+	} else {
+		const int left = sh > 0 ? sh : 0, right = sh > 0 ? 0 : -sh;
+
+		v = q8_rdbypot(q8_srdhm((int)((uint)acc << left), m), right) + zp;
+	}
+	return clamp(v, lo, hi);
+}
+
+/* geo: in_h, in_w, in_c, out_h; out_w, out_c, kh, kw; stride_h, stride_w, dil_h, dil_w; pad_top, pad_left,
+ * depth_multiplier, depthwise. q: input_offset, (unused), output_offset, act_min; act_max, mode, sgn, has_bias.
+ * Weights as int16 with the weight offset already added (w + weights_offset), laid out by the host as
+ * [kh][kw][in_c][oc8] for a convolution (oc8: out_c rounded up to 8, zero padded) and [kh][kw][out_c] for a
+ * depthwise one. A convolution work-item computes 8 output channels of one pixel (each input byte loaded once for
+ * them), a depthwise one a single byte. Integer sums: any order gives the CPU's int32. */
+__kernel void q8_conv(__global const uchar *act, int in_off, int out_off, __global const short *w,
+		      __global const int *bias, __global const int *mult, __global const int *shift,
+		      __global const float *fscale, int4 g0, int4 g1, int4 g2, int4 g3, int4 q0, int4 q1,
+		      __global uchar *dst)
+{
+	const int i = (int)get_global_id(0);
+	const int in_h = g0.s0, in_w = g0.s1, in_c = g0.s2, out_h = g0.s3, out_w = g1.s0, out_c = g1.s1;
+	const int kh = g1.s2, kw = g1.s3, dw = g3.s3;
+	const int oc8 = (out_c + 7) / 8 * 8, per_pix = dw ? out_c : oc8 / 8;
+	/* depthwise: channel fastest (neighbours read neighbouring bytes); convolution: pixel fastest, so that a
+	 * work-group shares one block of weights (read from cache) rather than streaming all of them per pixel */
+	const int n_pix = out_h * out_w, pix = dw ? i / per_pix : i % n_pix, oy = pix / out_w, ox = pix - oy * out_w;
+	const int y0 = oy * g2.s0 - g3.s0, x0 = ox * g2.s1 - g3.s1;
+	const int xo = q0.s0, sx = q1.s2 ? 0x80 : 0; /* (b ^ sx) - sx: the byte as int8 or uint8 */
+
+	if (dw ? oy >= out_h : i >= n_pix * per_pix)
+		return;
+	if (dw) {
+		const int oc = i - pix * per_pix, ic = oc / g3.s2;
+		int acc = 0;
+
+		for (int ky = 0; ky < kh; ky++) {
+			const int y = y0 + ky * g2.s2;
+
+			if (y < 0 || y >= in_h)
+				continue;
+			for (int kx = 0; kx < kw; kx++) {
+				const int x = x0 + kx * g2.s3;
+
+				if (x < 0 || x >= in_w)
+					continue;
+				acc += (int)w[(ky * kw + kx) * out_c + oc] *
+				       ((((int)act[in_off + (y * in_w + x) * in_c + ic]) ^ sx) - sx + xo);
+			}
+		}
+		if (q1.s3)
+			acc += bias[oc];
+		dst[out_off + pix * out_c + oc] =
+		    (uchar)q8_requant(acc, q1.s1, fscale[oc], mult[oc], shift[oc], q0.s2, q0.s3, q1.s0);
+	} else {
+		const int o0 = i / n_pix * 8;
+		int8 acc = (int8)(0);
+		int a[8];
+
+		for (int ky = 0; ky < kh; ky++) {
+			const int y = y0 + ky * g2.s2;
+
+			if (y < 0 || y >= in_h)
+				continue;
+			for (int kx = 0; kx < kw; kx++) {
+				const int x = x0 + kx * g2.s3;
+				__global const uchar *ip = act + in_off + (y * in_w + x) * in_c;
+				__global const short *wp = w + (ky * kw + kx) * in_c * oc8 + o0;
+
+				if (x < 0 || x >= in_w)
+					continue;
+				for (int c = 0; c < in_c; c++)
+					acc += convert_int8(vload8(0, wp + c * oc8)) * (int8)((((int)ip[c]) ^ sx) - sx + xo);
+			}
+		}
+		vstore8(acc, 0, a);
+		for (int k = 0; k < 8 && o0 + k < out_c; k++) {
+			const int oc = o0 + k;
+			const int v = a[k] + (q1.s3 ? bias[oc] : 0);
+
+			dst[out_off + pix * out_c + oc] =
+			    (uchar)q8_requant(v, q1.s1, fscale[oc], mult[oc], shift[oc], q0.s2, q0.s3, q1.s0);
+		}
+	}
+}
+
+/* One input of a CONCATENATION into place: n = outer * block bytes, the output row is stride bytes, this input
+ * starts at out_off. rescale: round(q * scale + bias) + zp (vigil_u8_concat__c's float formula). */
+__kernel void q8_concat(__global const uchar *act, int in_off, int out_off, int block, int stride, int n, int rescale,
+			float scale, float bias, int zp, int sgn, __global uchar *dst)
+{
+	const int i = (int)get_global_id(0);
+	const int k = i / block, j = i - k * block;
+	int v;
+
+	if (i >= n)
+		return;
+	v = q8_ld(act, in_off + i, sgn);
+	if (rescale) {
+		const float prod = (float)v * scale;
+
+		v = clamp((int)round(prod + bias) + zp, sgn ? -128 : 0, sgn ? 127 : 255);
+	}
+	dst[out_off + k * stride + j] = (uchar)v;
+}
+
+/* An element-wise 8-bit function through its 256-entry table (LOGISTIC), indexed by the raw byte. */
+__kernel void q8_lookup(__global const uchar *act, int in_off, int out_off, int n, __global const uchar *table,
+			__global uchar *dst)
+{
+	const int i = (int)get_global_id(0);
+
+	if (i < n)
+		dst[out_off + i] = table[act[in_off + i]];
+}

@@ -145,7 +145,8 @@ static void print_text(const struct vigil_model_info *info, const struct vigil_b
 	       vigil_cpu_kernels()->isa, threads, threads > 1 ? "s" : "");
 	if (b->backend == VIGIL_BACKEND_OPENCL)
 		printf("OpenCL %s: warm-up %.1f ms, %d kernel launches per frame, %ld bytes read back and %ld bytes\n"
-		       "uploaded per frame (preprocessing runs on the device: its time is in 'inference')\n",
+		       "uploaded per frame (float models are preprocessed on the device, that time is in 'inference';\n"
+		       "quantized ones on the host, then the input tensor is uploaded)\n",
 		       b->device, b->warmup_ms, b->launches_per_inference, b->read_bytes_per_frame,
 		       b->upload_bytes_per_frame);
 	printf("%dx%d NV12 frame, %ld timed calls after %ld warm-up calls\n\n", BENCH_WIDTH, BENCH_HEIGHT, iterations,
