@@ -79,35 +79,26 @@ static int unsupported(const struct vigil_op *op, const char *why)
 			   why);
 }
 
-static int prepare_conv(struct vigil_q8_program *p, struct q8_step *s)
+void vigil_q8_conv_args_init(const struct vigil_graph *g, const struct vigil_op *op, int is_signed,
+			     struct vigil_q8_conv_args *a, int32_t *mult, int *shift, float *fscale)
 {
-	const struct vigil_op *op = s->op;
-	const struct vigil_tensor *in = tensor(p, op->inputs[0]), *w = tensor(p, op->inputs[1]);
-	const struct vigil_tensor *out = tensor(p, op->output);
+	const struct vigil_tensor *in = &g->tensors[op->inputs[0]], *w = &g->tensors[op->inputs[1]];
+	const struct vigil_tensor *out = &g->tensors[op->output];
 	const int dw = op->kind == VIGIL_OP_DWCONV2D, oc = out->dims[3];
-	struct vigil_q8_conv_args *a = &s->a.conv;
 
-	if (in->dtype == VIGIL_DT_F32)
-		return unsupported(op, "float convolution in a quantized graph");
-	s->mult = malloc((size_t)oc * sizeof(*s->mult));
-	s->shift = malloc((size_t)oc * sizeof(*s->shift));
-	s->fscale = malloc((size_t)oc * sizeof(float));
-	if (!s->mult || !s->shift || !s->fscale)
-		return -ENOMEM;
 	memset(a, 0, sizeof(*a));
 	for (int c = 0; c < oc; c++) {
 		const float ws = w->quant.n > 1 ? w->quant.scales[c] : w->quant.scale;
 		const double real = (double)in->quant.scale * (double)ws / (double)out->quant.scale;
 
-		vigil_q_quantize_multiplier(real, &s->mult[c], &s->shift[c]);
-		s->fscale[c] = in->quant.scale * ws / out->quant.scale;
+		vigil_q_quantize_multiplier(real, &mult[c], &shift[c]);
+		fscale[c] = in->quant.scale * ws / out->quant.scale;
 	}
-	a->fp32_scale = p->requant == VIGIL_Q8_REQUANT_FP32 ? s->fscale : NULL;
 	a->in_h = in->dims[1];
 	a->in_w = in->dims[2];
 	a->in_c = in->dims[3];
 	a->weights = w->data;
-	a->bias = op->n_inputs > 2 && op->inputs[2] >= 0 ? tensor(p, op->inputs[2])->data : NULL;
+	a->bias = op->n_inputs > 2 && op->inputs[2] >= 0 ? g->tensors[op->inputs[2]].data : NULL;
 	a->out_h = out->dims[1];
 	a->out_w = out->dims[2];
 	a->out_c = oc;
@@ -123,10 +114,27 @@ static int prepare_conv(struct vigil_q8_program *p, struct q8_step *s)
 	a->input_offset = -in->quant.zero_point;
 	a->weights_offset = w->quant.n > 1 ? 0 : -w->quant.zero_point;
 	a->output_offset = out->quant.zero_point;
+	vigil_q_act_range(op->p.conv.act, out->quant.scale, out->quant.zero_point, is_signed, &a->act_min, &a->act_max);
+}
+
+static int prepare_conv(struct vigil_q8_program *p, struct q8_step *s)
+{
+	const struct vigil_op *op = s->op;
+	const struct vigil_tensor *in = tensor(p, op->inputs[0]), *out = tensor(p, op->output);
+	const int dw = op->kind == VIGIL_OP_DWCONV2D, oc = out->dims[3];
+	struct vigil_q8_conv_args *a = &s->a.conv;
+
+	if (in->dtype == VIGIL_DT_F32)
+		return unsupported(op, "float convolution in a quantized graph");
+	s->mult = malloc((size_t)oc * sizeof(*s->mult));
+	s->shift = malloc((size_t)oc * sizeof(*s->shift));
+	s->fscale = malloc((size_t)oc * sizeof(float));
+	if (!s->mult || !s->shift || !s->fscale)
+		return -ENOMEM;
+	vigil_q8_conv_args_init(p->graph, op, s->is_signed, a, s->mult, s->shift, s->fscale);
+	a->fp32_scale = p->requant == VIGIL_Q8_REQUANT_FP32 ? s->fscale : NULL;
 	a->multiplier = s->mult;
 	a->shift = s->shift;
-	vigil_q_act_range(op->p.conv.act, out->quant.scale, out->quant.zero_point, s->is_signed, &a->act_min,
-			  &a->act_max);
 	s->macs = (uint64_t)a->out_h * a->out_w * oc * a->kh * a->kw * (dw ? 1 : a->in_c);
 #if VIGIL_Q8_HAVE_AVX2
 	/* weights are [oc][kh][kw][in_c]: one row of K = kh*kw*in_c per output channel */

@@ -11,6 +11,7 @@
 #include "graph.h"
 
 struct vigil_q8_program;
+struct vigil_q8_conv_args;
 struct vigil_pool;
 
 /* How CONV_2D and DEPTHWISE_CONV_2D requantize their int32 accumulators. The other operators always follow TFLite's
@@ -52,6 +53,13 @@ int vigil_q8_program_run_profiled(const struct vigil_q8_program *program, void *
 				  double *op_ms);
 /* The requantization the program was created with. */
 enum vigil_q8_requant vigil_q8_program_requant(const struct vigil_q8_program *program);
+
+/* The arguments of the CONV2D / DEPTHWISE_CONV2D @p op of @p graph, derived as TFLite's Prepare derives them, for
+ * the CPU engine and the OpenCL executor alike. Fills @p a except its multiplier, shift and fp32_scale pointers (left
+ * NULL), and the per-output-channel @p mult, @p shift and @p fscale (out_c entries each) those may point at. */
+void vigil_q8_conv_args_init(const struct vigil_graph *graph, const struct vigil_op *op, int is_signed,
+			     struct vigil_q8_conv_args *a, int32_t *mult, int *shift, float *fscale);
+
 int vigil_q8_program_n_ops(const struct vigil_q8_program *program);
 /* Multiply-adds of operator @p i per run (convolutions; 0 for the others). */
 uint64_t vigil_q8_program_op_macs(const struct vigil_q8_program *program, int i);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine_q8.h"
 #include "error.h"
 
 #define ALIGN 64
@@ -213,44 +214,6 @@ static cl_int launch(struct vigil_cl_device *dev, cl_command_queue q, cl_kernel 
 
 /* ---- preparation ------------------------------------------------------------------------------------------ */
 
-/* The arguments of a convolution as engine_q8.c's prepare_conv() derives them; mult/shift/fscale: out_c each. */
-static void conv_args(const struct vigil_cl_q8 *e, const struct vigil_op *op, int is_signed,
-		      struct vigil_q8_conv_args *a, int32_t *mult, int *shift, float *fscale)
-{
-	const struct vigil_tensor *in = T(e, op->inputs[0]), *w = T(e, op->inputs[1]), *out = T(e, op->output);
-	const int dw = op->kind == VIGIL_OP_DWCONV2D, oc = out->dims[3];
-
-	memset(a, 0, sizeof(*a));
-	for (int c = 0; c < oc; c++) {
-		const float ws = w->quant.n > 1 ? w->quant.scales[c] : w->quant.scale;
-		const double real = (double)in->quant.scale * (double)ws / (double)out->quant.scale;
-
-		vigil_q_quantize_multiplier(real, &mult[c], &shift[c]);
-		fscale[c] = in->quant.scale * ws / out->quant.scale;
-	}
-	a->in_h = in->dims[1];
-	a->in_w = in->dims[2];
-	a->in_c = in->dims[3];
-	a->weights = w->data;
-	a->bias = op->n_inputs > 2 && op->inputs[2] >= 0 ? T(e, op->inputs[2])->data : NULL;
-	a->out_h = out->dims[1];
-	a->out_w = out->dims[2];
-	a->out_c = oc;
-	a->kh = w->dims[1];
-	a->kw = w->dims[2];
-	a->stride_h = op->p.conv.stride_h;
-	a->stride_w = op->p.conv.stride_w;
-	a->dil_h = op->p.conv.dilation_h;
-	a->dil_w = op->p.conv.dilation_w;
-	a->pad_top = vigil_pad_before(op->p.conv.padding, a->in_h, a->out_h, a->kh, a->stride_h, a->dil_h);
-	a->pad_left = vigil_pad_before(op->p.conv.padding, a->in_w, a->out_w, a->kw, a->stride_w, a->dil_w);
-	a->depth_multiplier = dw ? op->p.conv.depth_multiplier : 1;
-	a->input_offset = -in->quant.zero_point;
-	a->weights_offset = w->quant.n > 1 ? 0 : -w->quant.zero_point;
-	a->output_offset = out->quant.zero_point;
-	vigil_q_act_range(op->p.conv.act, out->quant.scale, out->quant.zero_point, is_signed, &a->act_min, &a->act_max);
-}
-
 /* What the device runs: convolutions with constant 8-bit weights, concatenations and reshapes of activations,
  * 8-bit LOGISTIC. */
 static int check_op(const struct vigil_cl_q8 *e, const struct vigil_op *op)
@@ -392,7 +355,7 @@ static int bind_op(struct vigil_cl_q8 *e, int i)
 			free(fscale);
 			return vigil_error(-ENOMEM, "out of memory preparing the OpenCL quantized executor");
 		}
-		conv_args(e, op, is_signed, &a, mult, shift, fscale);
+		vigil_q8_conv_args_init(e->g, op, is_signed, &a, mult, shift, fscale);
 		ret =
 		    conv_consts(e->dev->context, &a, op->kind == VIGIL_OP_DWCONV2D, is_signed, mult, shift, fscale, c);
 		free(mult);
