@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "detpp_run.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -222,6 +223,37 @@ static void fast_nms(const struct vigil_detpp_params *p, const struct vigil_detp
 	*io->out_count = (float)out;
 }
 
+/* fast_nms for one class per detection on uint8 scores: (q - zp) * scale with scale >= FLT_MIN is strictly increasing
+ * in q (|q - zp| <= 255, so two different q never round to the same float), so the first maximal q is the first
+ * maximal float; only the per-anchor maxima and the picked scores are dequantized, with the same expression. */
+static void fast_nms_u8(const struct vigil_detpp_params *p, const struct vigil_detpp_io *io, struct scratch *s)
+{
+	const int na = io->num_anchors, c1 = io->num_classes_with_bg, off = c1 - p->num_classes;
+	const float zp = io->score_zero_point, scale = io->score_scale;
+	int n_sel;
+
+	for (int a = 0; a < na; a++) {
+		const uint8_t *q = (const uint8_t *)io->scores + (size_t)a * c1 + off;
+		int best = 0;
+
+		for (int i = 1; i < p->num_classes; i++)
+			if (q[i] > q[best])
+				best = i;
+		s->classes[a] = best;
+		s->max_scores[a] = ((float)q[best] - zp) * scale;
+	}
+	n_sel = nms_single(p, s, na, s->max_scores, p->max_detections);
+	for (int i = 0; i < n_sel; i++) {
+		const int a = s->selected[i];
+		const size_t o = (size_t)p->max_classes_per_detection * i;
+
+		memcpy(io->out_boxes + 4 * o, s->boxes + 4 * (size_t)a, 4 * sizeof(float));
+		io->out_classes[o] = (float)s->classes[a];
+		io->out_scores[o] = s->max_scores[a];
+	}
+	*io->out_count = (float)n_sel;
+}
+
 static void regular_nms(const struct vigil_detpp_params *p, const struct vigil_detpp_io *io, struct scratch *s)
 {
 	const int na = io->num_anchors, c1 = io->num_classes_with_bg, off = c1 - p->num_classes;
@@ -283,6 +315,13 @@ int vigil_detpp_run(const struct vigil_detpp_params *p, const struct vigil_detpp
 			return vigil_error(VIGIL_EMODEL,
 					   "TFLite_Detection_PostProcess: anchor %d decodes to an inverted box", a);
 	}
+	memset(io->out_boxes, 0, m * 4 * sizeof(float));
+	memset(io->out_classes, 0, m * sizeof(float));
+	memset(io->out_scores, 0, m * sizeof(float));
+	if (io->score_scale >= FLT_MIN && !p->use_regular_nms && per_anchor(p) == 1) {
+		fast_nms_u8(p, io, &s);
+		return 0;
+	}
 	if (io->score_scale != 0.0f) {
 		const uint8_t *q = io->scores;
 		const float zp = io->score_zero_point, scale = io->score_scale;
@@ -293,9 +332,6 @@ int vigil_detpp_run(const struct vigil_detpp_params *p, const struct vigil_detpp
 	} else {
 		memcpy(s.scores, io->scores, n_scores * sizeof(float));
 	}
-	memset(io->out_boxes, 0, m * 4 * sizeof(float));
-	memset(io->out_classes, 0, m * sizeof(float));
-	memset(io->out_scores, 0, m * sizeof(float));
 	if (p->use_regular_nms)
 		regular_nms(p, io, &s);
 	else
