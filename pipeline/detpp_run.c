@@ -12,6 +12,7 @@ struct scratch {
 	float *boxes;      /* [A][4] decoded corners ymin, xmin, ymax, xmax */
 	float *scores;     /* [A][C1] dequantized */
 	float *max_scores; /* [A] */
+	uint8_t *max_q;    /* [A] the uint8 score behind max_scores (fast_nms_u8) */
 	int *classes;      /* [A][K] best classes per anchor (fast path) */
 	int *keep_idx, *order, *tmp;
 	float *keep_scores;
@@ -49,6 +50,7 @@ static size_t layout(const struct vigil_detpp_params *p, int na, int c1, uint8_t
 	TAKE(boxes, float, a * 4);
 	TAKE(scores, float, a *(size_t)c1);
 	TAKE(max_scores, float, a);
+	TAKE(max_q, uint8_t, a);
 	TAKE(classes, int, a *(size_t)per_anchor(p));
 	TAKE(keep_idx, int, a);
 	TAKE(order, int, a);
@@ -134,8 +136,11 @@ static float iou(const float *bi, const float *bj)
 	return inter / (area_i + area_j - inter);
 }
 
-/* NonMaxSuppressionSingleClassHelper: greedy NMS over scores[0..na), at most max_out picks into s->selected. */
-static int nms_single(const struct vigil_detpp_params *p, struct scratch *s, int na, const float *scores, int max_out)
+/* NonMaxSuppressionSingleClassHelper: greedy NMS over scores[0..na), at most max_out picks into s->selected. With
+ * keys (the uint8 score each float was dequantized from, strictly increasing with it), the stable descending sort is
+ * a counting sort on the keys: the same order as argsort_desc on the floats. */
+static int nms_single(const struct vigil_detpp_params *p, struct scratch *s, int na, const float *scores,
+		      const uint8_t *keys, int max_out)
 {
 	int kept = 0, n_sel = 0, active_left;
 
@@ -144,7 +149,18 @@ static int nms_single(const struct vigil_detpp_params *p, struct scratch *s, int
 			s->keep_scores[kept] = scores[i];
 			s->keep_idx[kept++] = i;
 		}
-	argsort_desc(s->keep_scores, kept, s->order, s->tmp);
+	if (keys) {
+		int start[257] = { 0 };
+
+		for (int i = 0; i < kept; i++)
+			start[256 - keys[s->keep_idx[i]]]++;
+		for (int v = 1; v < 257; v++)
+			start[v] += start[v - 1];
+		for (int i = 0; i < kept; i++)
+			s->order[start[255 - keys[s->keep_idx[i]]]++] = i;
+	} else {
+		argsort_desc(s->keep_scores, kept, s->order, s->tmp);
+	}
 	memset(s->active, 1, (size_t)kept);
 	active_left = kept;
 	for (int i = 0; i < kept; i++) {
@@ -206,7 +222,7 @@ static void fast_nms(const struct vigil_detpp_params *p, const struct vigil_detp
 		top_k(sc, p->num_classes, k, cls);
 		s->max_scores[a] = sc[cls[0]];
 	}
-	n_sel = nms_single(p, s, na, s->max_scores, p->max_detections);
+	n_sel = nms_single(p, s, na, s->max_scores, NULL, p->max_detections);
 	for (int i = 0; i < n_sel; i++) {
 		const int a = s->selected[i];
 		const float *sc = s->scores + (size_t)a * c1 + off;
@@ -240,9 +256,10 @@ static void fast_nms_u8(const struct vigil_detpp_params *p, const struct vigil_d
 			if (q[i] > q[best])
 				best = i;
 		s->classes[a] = best;
+		s->max_q[a] = q[best];
 		s->max_scores[a] = ((float)q[best] - zp) * scale;
 	}
-	n_sel = nms_single(p, s, na, s->max_scores, p->max_detections);
+	n_sel = nms_single(p, s, na, s->max_scores, s->max_q, p->max_detections);
 	for (int i = 0; i < n_sel; i++) {
 		const int a = s->selected[i];
 		const size_t o = (size_t)p->max_classes_per_detection * i;
@@ -264,7 +281,7 @@ static void regular_nms(const struct vigil_detpp_params *p, const struct vigil_d
 
 		for (int a = 0; a < na; a++)
 			s->class_scores[a] = s->scores[(size_t)a * c1 + col + off];
-		n_sel = nms_single(p, s, na, s->class_scores, p->detections_per_class);
+		n_sel = nms_single(p, s, na, s->class_scores, NULL, p->detections_per_class);
 		for (int i = 0; i < n_sel; i++) {
 			s->box_idx[n_out] = s->selected[i] * c1 + col + off;
 			s->score_after[n_out] = s->class_scores[s->selected[i]];
