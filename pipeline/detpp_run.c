@@ -250,11 +250,20 @@ static void fast_nms_u8(const struct vigil_detpp_params *p, const struct vigil_d
 
 	for (int a = 0; a < na; a++) {
 		const uint8_t *q = (const uint8_t *)io->scores + (size_t)a * c1 + off;
-		int best = 0;
+		uint8_t t[4] = { 0, 0, 0, 0 }, top;
+		int best = 0, i = 0;
 
-		for (int i = 1; i < p->num_classes; i++)
-			if (q[i] > q[best])
-				best = i;
+		/* the maximum without branches (four independent chains), then its first position */
+		for (; i + 4 <= p->num_classes; i += 4)
+			for (int l = 0; l < 4; l++)
+				t[l] = q[i + l] > t[l] ? q[i + l] : t[l];
+		for (; i < p->num_classes; i++)
+			t[0] = q[i] > t[0] ? q[i] : t[0];
+		top = t[0] > t[1] ? t[0] : t[1];
+		top = t[2] > top ? t[2] : top;
+		top = t[3] > top ? t[3] : top;
+		while (best < p->num_classes - 1 && q[best] != top)
+			best++;
 		s->classes[a] = best;
 		s->max_q[a] = q[best];
 		s->max_scores[a] = ((float)q[best] - zp) * scale;
