@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "detpp_run.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@ struct scratch {
 	float *boxes;      /* [A][4] decoded corners ymin, xmin, ymax, xmax */
 	float *scores;     /* [A][C1] dequantized */
 	float *max_scores; /* [A] */
+	uint8_t *max_q;    /* [A] the uint8 score behind max_scores (fast_nms_u8) */
 	int *classes;      /* [A][K] best classes per anchor (fast path) */
 	int *keep_idx, *order, *tmp;
 	float *keep_scores;
@@ -48,6 +50,7 @@ static size_t layout(const struct vigil_detpp_params *p, int na, int c1, uint8_t
 	TAKE(boxes, float, a * 4);
 	TAKE(scores, float, a *(size_t)c1);
 	TAKE(max_scores, float, a);
+	TAKE(max_q, uint8_t, a);
 	TAKE(classes, int, a *(size_t)per_anchor(p));
 	TAKE(keep_idx, int, a);
 	TAKE(order, int, a);
@@ -133,8 +136,11 @@ static float iou(const float *bi, const float *bj)
 	return inter / (area_i + area_j - inter);
 }
 
-/* NonMaxSuppressionSingleClassHelper: greedy NMS over scores[0..na), at most max_out picks into s->selected. */
-static int nms_single(const struct vigil_detpp_params *p, struct scratch *s, int na, const float *scores, int max_out)
+/* NonMaxSuppressionSingleClassHelper: greedy NMS over scores[0..na), at most max_out picks into s->selected. With
+ * keys (the uint8 score each float was dequantized from, strictly increasing with it), the stable descending sort is
+ * a counting sort on the keys: the same order as argsort_desc on the floats. */
+static int nms_single(const struct vigil_detpp_params *p, struct scratch *s, int na, const float *scores,
+		      const uint8_t *keys, int max_out)
 {
 	int kept = 0, n_sel = 0, active_left;
 
@@ -143,7 +149,18 @@ static int nms_single(const struct vigil_detpp_params *p, struct scratch *s, int
 			s->keep_scores[kept] = scores[i];
 			s->keep_idx[kept++] = i;
 		}
-	argsort_desc(s->keep_scores, kept, s->order, s->tmp);
+	if (keys) {
+		int start[257] = { 0 };
+
+		for (int i = 0; i < kept; i++)
+			start[256 - keys[s->keep_idx[i]]]++;
+		for (int v = 1; v < 257; v++)
+			start[v] += start[v - 1];
+		for (int i = 0; i < kept; i++)
+			s->order[start[255 - keys[s->keep_idx[i]]]++] = i;
+	} else {
+		argsort_desc(s->keep_scores, kept, s->order, s->tmp);
+	}
 	memset(s->active, 1, (size_t)kept);
 	active_left = kept;
 	for (int i = 0; i < kept; i++) {
@@ -205,7 +222,7 @@ static void fast_nms(const struct vigil_detpp_params *p, const struct vigil_detp
 		top_k(sc, p->num_classes, k, cls);
 		s->max_scores[a] = sc[cls[0]];
 	}
-	n_sel = nms_single(p, s, na, s->max_scores, p->max_detections);
+	n_sel = nms_single(p, s, na, s->max_scores, NULL, p->max_detections);
 	for (int i = 0; i < n_sel; i++) {
 		const int a = s->selected[i];
 		const float *sc = s->scores + (size_t)a * c1 + off;
@@ -222,6 +239,47 @@ static void fast_nms(const struct vigil_detpp_params *p, const struct vigil_detp
 	*io->out_count = (float)out;
 }
 
+/* fast_nms for one class per detection on uint8 scores: (q - zp) * scale with scale >= FLT_MIN is strictly increasing
+ * in q (|q - zp| <= 255, so two different q never round to the same float), so the first maximal q is the first
+ * maximal float; only the per-anchor maxima and the picked scores are dequantized, with the same expression. */
+static void fast_nms_u8(const struct vigil_detpp_params *p, const struct vigil_detpp_io *io, struct scratch *s)
+{
+	const int na = io->num_anchors, c1 = io->num_classes_with_bg, off = c1 - p->num_classes;
+	const float zp = io->score_zero_point, scale = io->score_scale;
+	int n_sel;
+
+	for (int a = 0; a < na; a++) {
+		const uint8_t *q = (const uint8_t *)io->scores + (size_t)a * c1 + off;
+		uint8_t t[4] = { 0, 0, 0, 0 }, top;
+		int best = 0, i = 0;
+
+		/* the maximum without branches (four independent chains), then its first position */
+		for (; i + 4 <= p->num_classes; i += 4)
+			for (int l = 0; l < 4; l++)
+				t[l] = q[i + l] > t[l] ? q[i + l] : t[l];
+		for (; i < p->num_classes; i++)
+			t[0] = q[i] > t[0] ? q[i] : t[0];
+		top = t[0] > t[1] ? t[0] : t[1];
+		top = t[2] > top ? t[2] : top;
+		top = t[3] > top ? t[3] : top;
+		while (best < p->num_classes - 1 && q[best] != top)
+			best++;
+		s->classes[a] = best;
+		s->max_q[a] = q[best];
+		s->max_scores[a] = ((float)q[best] - zp) * scale;
+	}
+	n_sel = nms_single(p, s, na, s->max_scores, s->max_q, p->max_detections);
+	for (int i = 0; i < n_sel; i++) {
+		const int a = s->selected[i];
+		const size_t o = (size_t)p->max_classes_per_detection * i;
+
+		memcpy(io->out_boxes + 4 * o, s->boxes + 4 * (size_t)a, 4 * sizeof(float));
+		io->out_classes[o] = (float)s->classes[a];
+		io->out_scores[o] = s->max_scores[a];
+	}
+	*io->out_count = (float)n_sel;
+}
+
 static void regular_nms(const struct vigil_detpp_params *p, const struct vigil_detpp_io *io, struct scratch *s)
 {
 	const int na = io->num_anchors, c1 = io->num_classes_with_bg, off = c1 - p->num_classes;
@@ -232,7 +290,7 @@ static void regular_nms(const struct vigil_detpp_params *p, const struct vigil_d
 
 		for (int a = 0; a < na; a++)
 			s->class_scores[a] = s->scores[(size_t)a * c1 + col + off];
-		n_sel = nms_single(p, s, na, s->class_scores, p->detections_per_class);
+		n_sel = nms_single(p, s, na, s->class_scores, NULL, p->detections_per_class);
 		for (int i = 0; i < n_sel; i++) {
 			s->box_idx[n_out] = s->selected[i] * c1 + col + off;
 			s->score_after[n_out] = s->class_scores[s->selected[i]];
@@ -283,6 +341,13 @@ int vigil_detpp_run(const struct vigil_detpp_params *p, const struct vigil_detpp
 			return vigil_error(VIGIL_EMODEL,
 					   "TFLite_Detection_PostProcess: anchor %d decodes to an inverted box", a);
 	}
+	memset(io->out_boxes, 0, m * 4 * sizeof(float));
+	memset(io->out_classes, 0, m * sizeof(float));
+	memset(io->out_scores, 0, m * sizeof(float));
+	if (io->score_scale >= FLT_MIN && !p->use_regular_nms && per_anchor(p) == 1) {
+		fast_nms_u8(p, io, &s);
+		return 0;
+	}
 	if (io->score_scale != 0.0f) {
 		const uint8_t *q = io->scores;
 		const float zp = io->score_zero_point, scale = io->score_scale;
@@ -293,9 +358,6 @@ int vigil_detpp_run(const struct vigil_detpp_params *p, const struct vigil_detpp
 	} else {
 		memcpy(s.scores, io->scores, n_scores * sizeof(float));
 	}
-	memset(io->out_boxes, 0, m * 4 * sizeof(float));
-	memset(io->out_classes, 0, m * sizeof(float));
-	memset(io->out_scores, 0, m * sizeof(float));
 	if (p->use_regular_nms)
 		regular_nms(p, io, &s);
 	else
