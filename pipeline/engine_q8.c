@@ -3,6 +3,7 @@
 #include "engine_q8.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,7 @@ struct vigil_q8_program {
 	enum vigil_q8_requant requant;
 	int fast;              /* optimised kernels (identical results), unless VIGIL_Q8_REFERENCE=1 */
 	int avx2;              /* fast and the CPU has AVX2 (not under VIGIL_FORCE_C=1) */
+	int avx512;            /* GEMMs on AVX-512: 0 no, 1 F+BW (vpmaddwd), 2 VNNI (vpdpwssd) */
 	size_t acc_offset;     /* arena bytes for one int32 per channel (depthwise accumulators) */
 	size_t zeros_offset;   /* arena bytes holding a depthwise input zero point per channel (padding) */
 	size_t scratch_offset; /* per-thread scratch (GEMM activation tiles) from here, scratch_bytes each */
@@ -71,6 +73,21 @@ static const struct vigil_tensor *tensor(const struct vigil_q8_program *p, int i
 static size_t elem_size(enum vigil_dtype dt)
 {
 	return dt == VIGIL_DT_U8 || dt == VIGIL_DT_I8 ? 1 : dt == VIGIL_DT_I64 ? 8 : dt == VIGIL_DT_F16 ? 2 : 4;
+}
+
+/* The quantized convolution kernels, logged once per process (the choice depends only on the CPU and the
+ * environment, so every program makes the same one). */
+static void log_kernels_once(const struct vigil_q8_program *p)
+{
+	static atomic_flag logged = ATOMIC_FLAG_INIT;
+	const char *set = "c";
+
+	if (p->avx512)
+		set = p->avx512 == 2 ? "avx512vnni gemm, avx2 depthwise" : "avx512 gemm, avx2 depthwise";
+	else if (p->avx2)
+		set = "avx2 gemm, avx2 depthwise";
+	if (!atomic_flag_test_and_set(&logged))
+		vigil_log("cpu", VIGIL_LOG_INFO, "quantized kernels %s", set);
 }
 
 static int unsupported(const struct vigil_op *op, const char *why)
@@ -139,7 +156,8 @@ static int prepare_conv(struct vigil_q8_program *p, struct q8_step *s)
 #if VIGIL_Q8_HAVE_AVX2
 	/* weights are [oc][kh][kw][in_c]: one row of K = kh*kw*in_c per output channel */
 	if (p->avx2 && !dw) {
-		if (vigil_q8_gemm_pack(a, s->is_signed, &s->gemm) < 0)
+		if (vigil_q8_gemm_pack(a, s->is_signed, p->avx512 ? VIGIL_Q8_GEMM512_MR : VIGIL_Q8_GEMM_MR,
+				       p->avx512 ? VIGIL_Q8_GEMM512_NR : VIGIL_Q8_GEMM_NR, &s->gemm) < 0)
 			return -ENOMEM;
 		s->has_gemm = 1;
 		if (vigil_q8_gemm_scratch_bytes(&s->gemm) > p->scratch_bytes)
@@ -414,7 +432,10 @@ int vigil_q8_program_create(const struct vigil_graph *g, enum vigil_q8_requant r
 	p->fast = !(getenv("VIGIL_Q8_REFERENCE") && *getenv("VIGIL_Q8_REFERENCE") == '1');
 #if VIGIL_Q8_HAVE_AVX2
 	p->avx2 = p->fast && (vigil_cpu_features() & VIGIL_CPU_AVX2);
+	if (p->avx2 && (vigil_cpu_features() & VIGIL_CPU_AVX512))
+		p->avx512 = vigil_cpu_features() & VIGIL_CPU_AVX512VNNI ? 2 : 1;
 #endif
+	log_kernels_once(p);
 	p->steps = calloc(g->n_ops ? g->n_ops : 1, sizeof(*p->steps));
 	p->offset = calloc(g->n_tensors ? g->n_tensors : 1, sizeof(*p->offset));
 	p->alias = calloc(g->n_tensors ? g->n_tensors : 1, sizeof(*p->alias));
@@ -467,10 +488,16 @@ const char *vigil_q8_program_op_path(const struct vigil_q8_program *p, int i)
 {
 	const struct q8_step *s = &p->steps[i];
 
-	if (s->has_gemm)
-		return s->a.conv.kh == 1 && s->a.conv.kw == 1 && s->a.conv.stride_h == 1 && s->a.conv.stride_w == 1
-			   ? "avx2 gemm 1x1"
-			   : "avx2 gemm im2col";
+	if (s->has_gemm) {
+		const int direct =
+		    s->a.conv.kh == 1 && s->a.conv.kw == 1 && s->a.conv.stride_h == 1 && s->a.conv.stride_w == 1;
+
+		if (p->avx512)
+			return p->avx512 == 2 ? direct ? "avx512vnni gemm 1x1" : "avx512vnni gemm im2col"
+			       : direct       ? "avx512 gemm 1x1"
+					      : "avx512 gemm im2col";
+		return direct ? "avx2 gemm 1x1" : "avx2 gemm im2col";
+	}
 	if (s->has_dw)
 		return "avx2 depthwise";
 	if (s->op->kind == VIGIL_OP_DWCONV2D && p->fast && !s->is_signed && s->a.conv.depth_multiplier == 1)
@@ -500,7 +527,7 @@ static void conv_task(void *ctx, int task, int n_tasks)
 {
 	const struct conv_task *t = ctx;
 	/* GEMM ranges start at multiples of one micro-tile */
-	const int gran = t->s->has_gemm ? VIGIL_Q8_GEMM_MR : 1;
+	const int gran = t->s->has_gemm ? t->s->gemm.mr : 1;
 	const int blocks = (t->units + gran - 1) / gran;
 	const int u0 = (int)((int64_t)blocks * task / n_tasks) * gran;
 	int u1 = (int)((int64_t)blocks * (task + 1) / n_tasks) * gran;
@@ -508,11 +535,18 @@ static void conv_task(void *ctx, int task, int n_tasks)
 	u1 = u1 < t->units ? u1 : t->units;
 	if (u0 >= u1)
 		return;
-	if (t->s->has_gemm)
-		vigil_q8_conv_gemm__avx2(&t->a, &t->s->gemm,
-					 t->arena + t->p->scratch_offset + (size_t)task * t->p->scratch_bytes, u0, u1);
-	else
+	if (t->s->has_gemm) {
+		void *scratch = t->arena + t->p->scratch_offset + (size_t)task * t->p->scratch_bytes;
+
+		if (t->p->avx512 == 2)
+			vigil_q8_conv_gemm__avx512vnni(&t->a, &t->s->gemm, scratch, u0, u1);
+		else if (t->p->avx512)
+			vigil_q8_conv_gemm__avx512(&t->a, &t->s->gemm, scratch, u0, u1);
+		else
+			vigil_q8_conv_gemm__avx2(&t->a, &t->s->gemm, scratch, u0, u1);
+	} else {
 		vigil_q8_dwconv__avx2(&t->a, &t->s->dw, t->arena + t->p->zeros_offset, u0, u1);
+	}
 }
 
 /* Splits one convolution over the pool: output pixels (GEMM) or rows (depthwise); one task per thread, so that the
@@ -521,7 +555,7 @@ static void run_conv_avx2(const struct vigil_q8_program *p, const struct q8_step
 			  void *arena, struct vigil_pool *pool)
 {
 	struct conv_task t = { p, s, *a, arena, s->has_gemm ? a->out_h * a->out_w : a->out_h };
-	const int gran = s->has_gemm ? VIGIL_Q8_GEMM_MR : 1;
+	const int gran = s->has_gemm ? s->gemm.mr : 1;
 	int n = vigil_pool_threads(pool);
 	const uint64_t min_macs = 200000; /* per task: below this waking a thread costs more than it saves */
 

@@ -6,10 +6,14 @@
 # Runtime (Python package) beside the CPU backend when the machine has it. Logs go to OUT (default /tmp/vigil-gpu).
 # The OpenCL driver: $OCL_ICD_VENDORS when set; else NVIDIA's libnvidia-opencl.so.1 when it is installed
 # without an ICD file (as in containers), else the system's /etc/OpenCL/vendors.
-# Usage: bash BUNDLE/opencl-remote.sh [OUT]
+# --cpu: only the CPU steps (the kernel sets and quantized kernels against the C reference, coco-ssd bit-exact
+# with TFLite, bench_q8 per CPU feature set), no OpenCL.
+# Usage: bash BUNDLE/opencl-remote.sh [--cpu] [OUT]
 set -uo pipefail
 G=$(cd "$(dirname "$0")" && pwd)
 R=$(cd "$G/.." && pwd)
+cpu_only=0
+[ "${1:-}" = --cpu ] && { cpu_only=1; shift; }
 O=${1:-${OUT:-/tmp/vigil-gpu}}
 mkdir -p "$O" /tmp/vigil-gpu-xdg
 export LD_LIBRARY_PATH="$G/lib" VIGIL_TEST_DATA="$R/tests/data" VIGIL_TEST_TMP=/tmp CK_DEFAULT_TIMEOUT=600
@@ -27,6 +31,23 @@ echo "OpenCL ICDs: ${OCL_ICD_VENDORS:-/etc/OpenCL/vendors}"
 quiet="program for\|DMABUF import: the device\|frame path: host copy"
 step() { echo; echo "=== $1"; }
 {
+	grep -m1 "model name" /proc/cpuinfo
+	grep -m1 -o -w -E "avx512(f|bw|vl|dq|_vnni|vnni)" /proc/cpuinfo | sort -u | tr '\n' ' '
+	step "CPU kernel sets"
+	for i in 1 2 3; do timeout 200 "$G/bin/test_kernel_sets" 2>&1 | grep -E "seed|Checks|:F:|:E:"; done
+	step "CPU quantized kernels"
+	for i in 1 2; do timeout 300 "$G/bin/test_q8_simd" 2>&1 | grep -E "seed|q8 |Checks|:F:|:E:"; done
+	VIGIL_SHARED="$G/shared" timeout 300 "$G/bin/test_quant" 2>&1 | grep -E "Checks|:F:|:E:"
+	timeout 300 "$G/bin/test_prep_kernels" 2>&1 | grep -E "seed|Checks|:F:|:E:|kernels"
+	for dis in "" avx512vnni avx512 "avx512,avx2"; do
+		step "bench_q8 coco-ssd, VIGIL_CPU_DISABLE=${dis:-(none)}"
+		VIGIL_CPU_DISABLE=$dis timeout 120 "$G/bin/bench_q8" -n 50 2>&1 | tail -4
+	done
+	step "bench_preprocess"
+	timeout 120 "$G/bin/bench_preprocess" 2>&1 | tail -30
+} 2>&1 | tee "$O/cpu.txt"
+[ $cpu_only = 1 ] && exit 0
+{
 	step "test_opencl"
 	VIGIL_DEBUG=opencl:3 timeout 300 "$G/bin/test_opencl" 2>&1 | grep -v "$quiet"
 	step "test_opencl_q8"
@@ -36,8 +57,6 @@ step() { echo; echo "=== $1"; }
 	step "test_gst_opencl"
 	GST_PLUGIN_SYSTEM_PATH="$G/gst" GST_PLUGIN_PATH="$G/gst" GST_REGISTRY=/tmp/vigil-gpu-gstreg.bin \
 		GST_REGISTRY_FORK=no timeout 300 "$G/bin/test_gst_opencl" 2>&1 | tail -12
-	step "CPU kernel sets"
-	for i in 1 2 3; do timeout 200 "$G/bin/test_kernel_sets" 2>&1 | grep -E "seed|Checks|:F:|:E:"; done
 } 2>&1 | tee "$O/tests.txt" | grep -E "===|Checks|:F:|:E:|parity|equal"
 {
 	step "auto"

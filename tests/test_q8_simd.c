@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0
- * Generated tests of the AVX2 quantized kernels (accel/cpu/kernels_q8_avx2.c) against the C reference
- * (kernels_q8_c.c): random shapes (odd widths, channel counts that are not multiples of 8 or 16), strides, dilations,
- * padding, random scales and zero points, both requantizations, activation ranges that saturate at 0/255 and
+ * Generated tests of the AVX2 and AVX-512 quantized kernels (accel/cpu/kernels_q8_avx2.c, kernels_q8_avx512.c)
+ * against the C reference (kernels_q8_c.c): random shapes (odd widths, channel counts that are not multiples of 8
+ * or 16), strides, dilations, padding, random scales and zero points, both requantizations, activation ranges that saturate at 0/255 and
  * -128/127, whole and split pixel/row ranges (as threads split them). Outputs must be identical byte for byte.
  * The seed is printed; VIGIL_TEST_SEED=N replays a run. On a CPU without AVX2 the suite fails (x86-64 CI machines
- * have it). Built on x86-64 only (tests/meson.build): elsewhere the engine runs the C kernels. */
+ * have it); the AVX-512 variants run where the CPU has them and are reported as not run elsewhere. Built on x86-64
+ * only (tests/meson.build): elsewhere the engine runs the C kernels. */
 #include <check.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -133,44 +134,76 @@ static void describe(char *s, size_t n, const struct vigil_q8_conv_args *a, int 
 		 a->act_min, a->act_max, a->fp32_scale ? "fp32" : "fixedpoint", a->bias ? "yes" : "no");
 }
 
+/* The GEMM kernels: AVX2 always (x86-64 CI machines have it), the AVX-512 ones on a CPU that has them. */
+typedef void (*gemm_fn)(const struct vigil_q8_conv_args *, const struct vigil_q8_gemm *, void *, int, int);
+struct gemm_variant {
+	const char *name;
+	gemm_fn run;
+	int mr, nr;
+	int usable;
+};
+
+static int gemm_variants(struct gemm_variant *v)
+{
+	const int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+			   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+
+	v[0] = (struct gemm_variant){ "avx2", vigil_q8_conv_gemm__avx2, VIGIL_Q8_GEMM_MR, VIGIL_Q8_GEMM_NR, 1 };
+	v[1] = (struct gemm_variant){ "avx512", vigil_q8_conv_gemm__avx512, VIGIL_Q8_GEMM512_MR, VIGIL_Q8_GEMM512_NR,
+				      avx512 };
+	v[2] = (struct gemm_variant){ "avx512vnni", vigil_q8_conv_gemm__avx512vnni, VIGIL_Q8_GEMM512_MR,
+				      VIGIL_Q8_GEMM512_NR, avx512 && __builtin_cpu_supports("avx512vnni") };
+	return 3;
+}
+
 START_TEST(test_gemm_random)
 {
-	uint64_t st = seed + 1;
+	struct gemm_variant v[3];
+	const int nv = gemm_variants(v);
 
 	ck_assert_msg(__builtin_cpu_supports("avx2"), "this x86-64 CPU has no AVX2: the AVX2 kernels cannot be tested");
-	for (int iter = 0; iter < 300; iter++) {
-		const int is_signed = iter % 2;
-		struct vigil_q8_conv_args a;
-		struct case_buf b;
-		struct vigil_q8_gemm g;
-		void *scratch;
-		char what[256];
-		int split;
+	for (int vi = 0; vi < nv; vi++) {
+		uint64_t st = seed + 1;
 
-		make_case(&st, 0, is_signed, &a, &b);
-		describe(what, sizeof(what), &a, is_signed);
-		a.output = b.o1;
-		(is_signed ? vigil_i8_conv2d__c : vigil_u8_conv2d__c)(&a);
-		ck_assert_int_eq(vigil_q8_gemm_pack(&a, is_signed, &g), 0);
-		scratch = aligned_alloc(64, vigil_q8_gemm_scratch_bytes(&g));
-		ck_assert(scratch != NULL);
-		a.output = b.o2;
-		memset(b.o2, 0xa5, (size_t)a.out_h * a.out_w * a.out_c);
-		/* whole range, or split at a multiple of a micro-tile as threads split it */
-		split = rnd(&st, 0, 1) ? 0 : rnd(&st, 0, a.out_h * a.out_w / VIGIL_Q8_GEMM_MR) * VIGIL_Q8_GEMM_MR;
-		if (split)
-			vigil_q8_conv_gemm__avx2(&a, &g, scratch, 0, split);
-		vigil_q8_conv_gemm__avx2(&a, &g, scratch, split, a.out_h * a.out_w);
-		for (size_t i = 0; i < (size_t)a.out_h * a.out_w * a.out_c; i++)
-			ck_assert_msg(((uint8_t *)b.o1)[i] == ((uint8_t *)b.o2)[i],
-				      "seed %" PRIu64
-				      " iter %d (%s): element %zu (pixel %zu channel %zu): C %d, AVX2 %d",
-				      seed, iter, what, i, i / a.out_c, i % a.out_c,
-				      is_signed ? ((int8_t *)b.o1)[i] : ((uint8_t *)b.o1)[i],
-				      is_signed ? ((int8_t *)b.o2)[i] : ((uint8_t *)b.o2)[i]);
-		free(scratch);
-		vigil_q8_gemm_free(&g);
-		free_case(&b);
+		if (!v[vi].usable) {
+			printf("q8 gemm %s: this CPU lacks it, not run\n", v[vi].name);
+			continue;
+		}
+		for (int iter = 0; iter < 300; iter++) {
+			const int is_signed = iter % 2;
+			struct vigil_q8_conv_args a;
+			struct case_buf b;
+			struct vigil_q8_gemm g;
+			void *scratch;
+			char what[256];
+			int split;
+
+			make_case(&st, 0, is_signed, &a, &b);
+			describe(what, sizeof(what), &a, is_signed);
+			a.output = b.o1;
+			(is_signed ? vigil_i8_conv2d__c : vigil_u8_conv2d__c)(&a);
+			ck_assert_int_eq(vigil_q8_gemm_pack(&a, is_signed, v[vi].mr, v[vi].nr, &g), 0);
+			scratch = aligned_alloc(64, vigil_q8_gemm_scratch_bytes(&g));
+			ck_assert(scratch != NULL);
+			a.output = b.o2;
+			memset(b.o2, 0xa5, (size_t)a.out_h * a.out_w * a.out_c);
+			/* whole range, or split at a multiple of a micro-tile as threads split it */
+			split = rnd(&st, 0, 1) ? 0 : rnd(&st, 0, a.out_h * a.out_w / v[vi].mr) * v[vi].mr;
+			if (split)
+				v[vi].run(&a, &g, scratch, 0, split);
+			v[vi].run(&a, &g, scratch, split, a.out_h * a.out_w);
+			for (size_t i = 0; i < (size_t)a.out_h * a.out_w * a.out_c; i++)
+				ck_assert_msg(((uint8_t *)b.o1)[i] == ((uint8_t *)b.o2)[i],
+					      "seed %" PRIu64
+					      " %s iter %d (%s): element %zu (pixel %zu channel %zu): C %d, SIMD %d",
+					      seed, v[vi].name, iter, what, i, i / a.out_c, i % a.out_c,
+					      is_signed ? ((int8_t *)b.o1)[i] : ((uint8_t *)b.o1)[i],
+					      is_signed ? ((int8_t *)b.o2)[i] : ((uint8_t *)b.o2)[i]);
+			free(scratch);
+			vigil_q8_gemm_free(&g);
+			free_case(&b);
+		}
+		printf("q8 gemm %s: 300 random convolutions identical to the C reference\n", v[vi].name);
 	}
 }
 END_TEST
@@ -239,6 +272,9 @@ START_TEST(test_requant_edges)
 	int32_t bias[N], mult[N], lsh[N], rsh[N], acc[N];
 	float fs[N];
 	struct vigil_q8_requant_vec rq = { bias, NULL, mult, lsh, rsh, 0, 0, 255, 0 };
+	struct gemm_variant v[3];
+	/* every other pair of iterations goes through the AVX-512 requantization where the CPU has it */
+	const int avx512 = (gemm_variants(v), v[1].usable);
 
 	ck_assert_msg(__builtin_cpu_supports("avx2"), "this x86-64 CPU has no AVX2: the AVX2 kernels cannot be tested");
 	for (int iter = 0; iter < 4000; iter++) {
@@ -265,7 +301,10 @@ START_TEST(test_requant_edges)
 			rsh[i] = shift > 0 ? 0 : -shift;
 			fs[i] = rnd(&st, 0, 1) ? rnd_f(&st, 1e-6f, 1e-2f) : rnd_f(&st, 0.01f, 3.0f);
 		}
-		vigil_q8_requant__avx2(acc, 0, n, &rq, got);
+		if (avx512 && iter % 4 >= 2)
+			vigil_q8_requant__avx512(acc, 0, n, &rq, got);
+		else
+			vigil_q8_requant__avx2(acc, 0, n, &rq, got);
 		for (int i = 0; i < n; i++) {
 			const int32_t x = acc[i] + bias[i];
 			int32_t want;
@@ -282,12 +321,13 @@ START_TEST(test_requant_edges)
 				want = (int32_t)q;
 			}
 			want = want < rq.act_min ? rq.act_min : want > rq.act_max ? rq.act_max : want;
-			ck_assert_msg(
-			    (rq.is_signed ? (int32_t)(int8_t)got[i] : (int32_t)got[i]) == want,
-			    "seed %" PRIu64 " iter %d lane %d: acc %d mult %d shift %d/%d scale %.9g zp %d act "
-			    "%d..%d: want %d got %d",
-			    seed, iter, i, x, mult[i], lsh[i], rsh[i], (double)fs[i], rq.output_offset, rq.act_min,
-			    rq.act_max, want, rq.is_signed ? (int32_t)(int8_t)got[i] : (int32_t)got[i]);
+			ck_assert_msg((rq.is_signed ? (int32_t)(int8_t)got[i] : (int32_t)got[i]) == want,
+				      "seed %" PRIu64
+				      " iter %d (%s) lane %d: acc %d mult %d shift %d/%d scale %.9g zp %d act "
+				      "%d..%d: want %d got %d",
+				      seed, iter, avx512 && iter % 4 >= 2 ? "avx512" : "avx2", i, x, mult[i], lsh[i],
+				      rsh[i], (double)fs[i], rq.output_offset, rq.act_min, rq.act_max, want,
+				      rq.is_signed ? (int32_t)(int8_t)got[i] : (int32_t)got[i]);
 		}
 	}
 }

@@ -111,23 +111,39 @@ struct vigil_q8_requant_vec {
 	int is_signed;
 };
 
-/* Weights of a convolution packed for the AVX2 GEMM: K = kh*kw*in_c rounded up to even (kp), out_c rounded up to
- * 24 (np); panel layout [np/24][kp/2][24][2] int16 holding w - zw (zero padded). Pixel ranges given to the kernel
- * should start at multiples of VIGIL_Q8_GEMM_MR (one micro-tile). */
+/* Weights of a convolution packed for a GEMM micro-kernel of mr pixels x nr channels: K = kh*kw*in_c rounded up to
+ * even (kp), out_c rounded up to nr (np); panel layout [np/nr][kp/2][nr][2] int16 holding w - zw (zero padded).
+ * Pixel ranges given to a kernel should start at multiples of mr (one micro-tile). The AVX2 kernel takes
+ * VIGIL_Q8_GEMM_MR x VIGIL_Q8_GEMM_NR panels, the AVX-512 ones VIGIL_Q8_GEMM512_MR x VIGIL_Q8_GEMM512_NR. */
 #define VIGIL_Q8_GEMM_MR 4
+#define VIGIL_Q8_GEMM_NR 24
+#define VIGIL_Q8_GEMM512_MR 6
+#define VIGIL_Q8_GEMM512_NR 48
 struct vigil_q8_gemm {
-	int k, kp, n, np;
+	int k, kp, n, np, mr, nr;
 	int16_t *w;
 	struct vigil_q8_requant_vec rq;
 };
 /* Packs the weights and epilogue of @p a (OHWI weights, uint8 or int8 by @p is_signed); allocates. 0 or -ENOMEM. */
-int vigil_q8_gemm_pack(const struct vigil_q8_conv_args *a, int is_signed, struct vigil_q8_gemm *g);
+int vigil_q8_gemm_pack(const struct vigil_q8_conv_args *a, int is_signed, int mr, int nr, struct vigil_q8_gemm *g);
 void vigil_q8_gemm_free(struct vigil_q8_gemm *g);
-/* Scratch bytes one caller of vigil_q8_conv_gemm__avx2 needs (the int16 activation tile). */
+/* Scratch bytes one caller of a GEMM kernel needs (the int16 activation tile), and the tile's pixels. */
 size_t vigil_q8_gemm_scratch_bytes(const struct vigil_q8_gemm *g);
+int vigil_q8_gemm_tile_pixels(const struct vigil_q8_gemm *g);
 /* Output pixels [p0, p1) of any convolution (1x1 read directly, others gathered im2col-style one tile at a time). */
 void vigil_q8_conv_gemm__avx2(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, void *scratch, int p0,
 			      int p1);
+/* The activation tile of output pixels p..p+rows-1: kp int16 per pixel (x - zx, 0 outside the image), zero rows up
+ * to rows_pad. */
+void vigil_q8_pack_rows__avx2(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, int p, int rows,
+			      int rows_pad, int16_t *dst);
+/* AVX-512 F+BW (16 int32 lanes; vpmaddwd + vpaddd) and AVX-512 VNNI (vpdpwssd: the same exact int16 pair products,
+ * accumulated in one instruction) on VIGIL_Q8_GEMM512 panels; the requantization of 16 lanes at a time. */
+void vigil_q8_conv_gemm__avx512(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, void *scratch,
+				int p0, int p1);
+void vigil_q8_conv_gemm__avx512vnni(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, void *scratch,
+				    int p0, int p1);
+void vigil_q8_requant__avx512(const int32_t *acc, int c0, int n, const struct vigil_q8_requant_vec *rq, void *out);
 
 /* Depthwise convolution with depth multiplier 1 and at most VIGIL_Q8_DW_MAX_TAPS taps: taps paired, [ceil(kh*kw/2)][cp][2] int16 holding w - zw. */
 struct vigil_q8_dw {

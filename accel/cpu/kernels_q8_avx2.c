@@ -15,7 +15,7 @@
 #include <string.h>
 
 #define MR VIGIL_Q8_GEMM_MR /* output pixels per micro-tile */
-#define NR 24               /* output channels per micro-tile (three int32 vectors) */
+#define NR VIGIL_Q8_GEMM_NR /* output channels per micro-tile (three int32 vectors) */
 #define DW_CP 16            /* depthwise channels padded to a multiple of this */
 #define TILE_BYTES 49152    /* int16 activation tile: MR-multiple pixels x kp, kept in L1/L2 */
 /* no fma: the float requantization must stay a separate multiply and add/clamp, as in the reference */
@@ -28,10 +28,10 @@ static size_t round_up(size_t v, size_t m)
 
 static void *alloc_zero(size_t bytes)
 {
-	void *p = aligned_alloc(32, round_up(bytes ? bytes : 1, 32));
+	void *p = aligned_alloc(64, round_up(bytes ? bytes : 1, 64));
 
 	if (p)
-		memset(p, 0, round_up(bytes ? bytes : 1, 32));
+		memset(p, 0, round_up(bytes ? bytes : 1, 64));
 	return p;
 }
 
@@ -167,16 +167,18 @@ AVX2 void vigil_q8_requant__avx2(const int32_t *acc, int c0, int n, const struct
 
 /* ---- GEMM for convolutions ----------------------------------------------------------------------------------- */
 
-int vigil_q8_gemm_pack(const struct vigil_q8_conv_args *a, int is_signed, struct vigil_q8_gemm *g)
+int vigil_q8_gemm_pack(const struct vigil_q8_conv_args *a, int is_signed, int mr, int nr, struct vigil_q8_gemm *g)
 {
 	const int8_t *ws = a->weights;
 	const uint8_t *wu = a->weights;
 
 	memset(g, 0, sizeof(*g));
+	g->mr = mr;
+	g->nr = nr;
 	g->k = a->kh * a->kw * a->in_c;
 	g->kp = (int)round_up((size_t)g->k, 2);
 	g->n = a->out_c;
-	g->np = (int)round_up((size_t)g->n, NR);
+	g->np = (int)round_up((size_t)g->n, (size_t)nr);
 	g->w = alloc_zero((size_t)g->np * g->kp * sizeof(int16_t));
 	if (!g->w || requant_vec_init(a, is_signed, g->n, g->np, &g->rq) < 0) {
 		vigil_q8_gemm_free(g);
@@ -187,7 +189,7 @@ int vigil_q8_gemm_pack(const struct vigil_q8_conv_args *a, int is_signed, struct
 			const size_t src = (size_t)o * g->k + k;
 			const int32_t w = (is_signed ? (int32_t)ws[src] : (int32_t)wu[src]) + a->weights_offset;
 
-			g->w[(((size_t)(o / NR) * (g->kp / 2) + k / 2) * NR + o % NR) * 2 + k % 2] = (int16_t)w;
+			g->w[(((size_t)(o / nr) * (g->kp / 2) + k / 2) * nr + o % nr) * 2 + k % 2] = (int16_t)w;
 		}
 	return 0;
 }
@@ -199,16 +201,16 @@ void vigil_q8_gemm_free(struct vigil_q8_gemm *g)
 	memset(g, 0, sizeof(*g));
 }
 
-static int tile_pixels(const struct vigil_q8_gemm *g)
+int vigil_q8_gemm_tile_pixels(const struct vigil_q8_gemm *g)
 {
-	const int t = TILE_BYTES / (g->kp * 2) / MR * MR;
+	const int t = TILE_BYTES / (g->kp * 2) / g->mr * g->mr;
 
-	return t < MR ? MR : t;
+	return t < g->mr ? g->mr : t;
 }
 
 size_t vigil_q8_gemm_scratch_bytes(const struct vigil_q8_gemm *g)
 {
-	return round_up((size_t)tile_pixels(g) * g->kp * sizeof(int16_t), 64);
+	return round_up((size_t)vigil_q8_gemm_tile_pixels(g) * g->kp * sizeof(int16_t), 64);
 }
 
 /* dst[i] = src[i] + xo as int16 */
@@ -239,8 +241,8 @@ static inline AVX2 void widen(const void *src, int16_t *dst, int n, int32_t xo, 
 
 /* Rows of the activation tile for output pixels p..p+rows-1 (then zero rows up to rows_pad): the kh*kw*in_c inputs
  * of each pixel minus the zero point, 0 where the window leaves the image (as the reference skips those taps). */
-static AVX2 void pack_rows(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, int p, int rows,
-			   int rows_pad, int16_t *dst)
+AVX2 void vigil_q8_pack_rows__avx2(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, int p, int rows,
+				   int rows_pad, int16_t *dst)
 {
 	const uint8_t *in = a->input;
 	const size_t ic = (size_t)a->in_c;
@@ -347,14 +349,14 @@ static inline AVX2 void micro(const int16_t *a, int kp, const int16_t *w, const 
 AVX2 void vigil_q8_conv_gemm__avx2(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, void *scratch,
 				   int p0, int p1)
 {
-	const int tp = tile_pixels(g);
+	const int tp = vigil_q8_gemm_tile_pixels(g);
 	int16_t *tile = scratch;
 	uint8_t *out = a->output;
 
 	for (int t0 = p0; t0 < p1; t0 += tp) {
 		const int rows = p1 - t0 < tp ? p1 - t0 : tp;
 
-		pack_rows(a, g, t0, rows, (int)round_up((size_t)rows, MR), tile);
+		vigil_q8_pack_rows__avx2(a, g, t0, rows, (int)round_up((size_t)rows, MR), tile);
 		for (int pn = 0; pn < g->np / NR; pn++) {
 			const int c = pn * NR, cols = g->n - c < NR ? g->n - c : NR;
 			const int16_t *w = g->w + (size_t)pn * (g->kp / 2) * NR * 2;
