@@ -58,7 +58,7 @@ struct vigil_q8_program {
 	enum vigil_q8_requant requant;
 	int fast;              /* optimised kernels (identical results), unless VIGIL_Q8_REFERENCE=1 */
 	int avx2;              /* fast and the CPU has AVX2 (not under VIGIL_FORCE_C=1) */
-	int avx512;            /* GEMMs on AVX-512: 0 no, 1 F+BW (vpmaddwd), 2 VNNI (vpdpwssd) */
+	int avx512;            /* convolutions on AVX-512: 0 no, 1 F+BW (vpmaddwd), 2 VNNI (vpdpwssd) */
 	size_t acc_offset;     /* arena bytes for one int32 per channel (depthwise accumulators) */
 	size_t zeros_offset;   /* arena bytes holding a depthwise input zero point per channel (padding) */
 	size_t scratch_offset; /* per-thread scratch (GEMM activation tiles) from here, scratch_bytes each */
@@ -83,9 +83,9 @@ static void log_kernels_once(const struct vigil_q8_program *p)
 	const char *set = "c";
 
 	if (p->avx512)
-		set = p->avx512 == 2 ? "avx512vnni gemm, avx2 depthwise" : "avx512 gemm, avx2 depthwise";
+		set = p->avx512 == 2 ? "avx512vnni" : "avx512";
 	else if (p->avx2)
-		set = "avx2 gemm, avx2 depthwise";
+		set = "avx2";
 	if (!atomic_flag_test_and_set(&logged))
 		vigil_log("cpu", VIGIL_LOG_INFO, "quantized kernels %s", set);
 }
@@ -499,7 +499,7 @@ const char *vigil_q8_program_op_path(const struct vigil_q8_program *p, int i)
 		return direct ? "avx2 gemm 1x1" : "avx2 gemm im2col";
 	}
 	if (s->has_dw)
-		return "avx2 depthwise";
+		return p->avx512 == 2 ? "avx512vnni depthwise" : p->avx512 ? "avx512 depthwise" : "avx2 depthwise";
 	if (s->op->kind == VIGIL_OP_DWCONV2D && p->fast && !s->is_signed && s->a.conv.depth_multiplier == 1)
 		return "c depthwise m1";
 	return "c";
@@ -545,7 +545,14 @@ static void conv_task(void *ctx, int task, int n_tasks)
 		else
 			vigil_q8_conv_gemm__avx2(&t->a, &t->s->gemm, scratch, u0, u1);
 	} else {
-		vigil_q8_dwconv__avx2(&t->a, &t->s->dw, t->arena + t->p->zeros_offset, u0, u1);
+		const void *zeros = t->arena + t->p->zeros_offset;
+
+		if (t->p->avx512 == 2)
+			vigil_q8_dwconv__avx512vnni(&t->a, &t->s->dw, zeros, u0, u1);
+		else if (t->p->avx512)
+			vigil_q8_dwconv__avx512(&t->a, &t->s->dw, zeros, u0, u1);
+		else
+			vigil_q8_dwconv__avx2(&t->a, &t->s->dw, zeros, u0, u1);
 	}
 }
 

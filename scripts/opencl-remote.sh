@@ -39,12 +39,19 @@ step() { echo; echo "=== $1"; }
 	for i in 1 2; do timeout 300 "$G/bin/test_q8_simd" 2>&1 | grep -E "seed|q8 |Checks|:F:|:E:"; done
 	VIGIL_SHARED="$G/shared" timeout 300 "$G/bin/test_quant" 2>&1 | grep -E "Checks|:F:|:E:"
 	timeout 300 "$G/bin/test_prep_kernels" 2>&1 | grep -E "seed|Checks|:F:|:E:|kernels"
-	for dis in "" avx512vnni avx512 "avx512,avx2"; do
-		step "bench_q8 coco-ssd, VIGIL_CPU_DISABLE=${dis:-(none)}"
-		VIGIL_CPU_DISABLE=$dis timeout 120 "$G/bin/bench_q8" -n 50 2>&1 | tail -4
+	# one core, so that the feature sets are compared on the same one (the machine is shared)
+	pin=""
+	command -v taskset >/dev/null && pin="taskset -c 3"
+	step "bench_q8 coco-ssd per operator (best kernels)"
+	$pin timeout 120 "$G/bin/bench_q8" -n 100 2>&1
+	for rep in 1 2; do
+		for dis in "" avx512vnni avx512 "avx512,avx2"; do
+			step "bench_q8 coco-ssd, VIGIL_CPU_DISABLE=${dis:-(none)}"
+			VIGIL_CPU_DISABLE=$dis $pin timeout 120 "$G/bin/bench_q8" -n 100 2>&1 | tail -4
+		done
 	done
 	step "bench_preprocess"
-	timeout 120 "$G/bin/bench_preprocess" 2>&1 | tail -30
+	$pin timeout 120 "$G/bin/bench_preprocess" 2>&1
 } 2>&1 | tee "$O/cpu.txt"
 [ $cpu_only = 1 ] && exit 0
 {

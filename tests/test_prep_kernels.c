@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0
- * Preprocessing row kernels: every set this CPU runs (vigil_prep_kernel_sets(): AVX2 on x86, NEON on aarch64,
- * and the C reference) against the reference set, through the whole preprocessing path (letterbox and
+ * Preprocessing row kernels: every set this CPU runs (vigil_prep_kernel_sets(): AVX-512 and AVX2 on x86, NEON on
+ * aarch64, and the C reference) against the reference set, through the whole preprocessing path (letterbox and
  * stretch, both sampling conventions, ROIs) on random frames of every format with odd sizes (1..N), padded
  * strides, misaligned plane pointers and extreme values (all 0, all 255, 0/255 stripes, random).
  * Tolerance: none. The kernels do the reference's float operations in its order, unfused (see
@@ -276,6 +276,8 @@ START_TEST(test_sets_dispatch)
 	if (force && strcmp(force, "1") == 0)
 		ck_assert_str_eq(vigil_prep_kernels()->isa, "c");
 #if defined(__x86_64__)
+	else if (vigil_cpu_features() & VIGIL_CPU_AVX512)
+		ck_assert_str_eq(vigil_prep_kernels()->isa, "avx512");
 	else if (vigil_cpu_features() & VIGIL_CPU_AVX2)
 		ck_assert_str_eq(vigil_prep_kernels()->isa, "avx2");
 #elif defined(__aarch64__)

@@ -134,7 +134,7 @@ static void describe(char *s, size_t n, const struct vigil_q8_conv_args *a, int 
 		 a->act_min, a->act_max, a->fp32_scale ? "fp32" : "fixedpoint", a->bias ? "yes" : "no");
 }
 
-/* The GEMM kernels: AVX2 always (x86-64 CI machines have it), the AVX-512 ones on a CPU that has them. */
+/* The convolution kernels: AVX2 always (x86-64 CI machines have it), the AVX-512 ones on a CPU that has them. */
 typedef void (*gemm_fn)(const struct vigil_q8_conv_args *, const struct vigil_q8_gemm *, void *, int, int);
 struct gemm_variant {
 	const char *name;
@@ -208,40 +208,53 @@ START_TEST(test_gemm_random)
 }
 END_TEST
 
+typedef void (*dw_fn)(const struct vigil_q8_conv_args *, const struct vigil_q8_dw *, const void *, int, int);
+
 START_TEST(test_dw_random)
 {
-	uint64_t st = seed + 2;
+	struct gemm_variant v[3];
+	const dw_fn run[3] = { vigil_q8_dwconv__avx2, vigil_q8_dwconv__avx512, vigil_q8_dwconv__avx512vnni };
+	const int nv = gemm_variants(v);
 
 	ck_assert_msg(__builtin_cpu_supports("avx2"), "this x86-64 CPU has no AVX2: the AVX2 kernels cannot be tested");
-	for (int iter = 0; iter < 300; iter++) {
-		const int is_signed = iter % 2;
-		struct vigil_q8_conv_args a;
-		struct case_buf b;
-		struct vigil_q8_dw d;
-		uint8_t zeros[80];
-		char what[256];
-		int split;
+	for (int vi = 0; vi < nv; vi++) {
+		uint64_t st = seed + 2;
 
-		make_case(&st, 1, is_signed, &a, &b);
-		describe(what, sizeof(what), &a, is_signed);
-		a.output = b.o1;
-		(is_signed ? vigil_i8_dwconv2d__c : vigil_u8_dwconv2d__c)(&a);
-		ck_assert_int_eq(vigil_q8_dw_pack(&a, is_signed, &d), 0);
-		memset(zeros, (uint8_t)-a.input_offset, sizeof(zeros));
-		a.output = b.o2;
-		memset(b.o2, 0xa5, (size_t)a.out_h * a.out_w * a.out_c);
-		split = rnd(&st, 0, a.out_h);
-		vigil_q8_dwconv__avx2(&a, &d, zeros, 0, split);
-		vigil_q8_dwconv__avx2(&a, &d, zeros, split, a.out_h);
-		for (size_t i = 0; i < (size_t)a.out_h * a.out_w * a.out_c; i++)
-			ck_assert_msg(((uint8_t *)b.o1)[i] == ((uint8_t *)b.o2)[i],
-				      "seed %" PRIu64
-				      " iter %d (%s): element %zu (pixel %zu channel %zu): C %d, AVX2 %d",
-				      seed, iter, what, i, i / a.out_c, i % a.out_c,
-				      is_signed ? ((int8_t *)b.o1)[i] : ((uint8_t *)b.o1)[i],
-				      is_signed ? ((int8_t *)b.o2)[i] : ((uint8_t *)b.o2)[i]);
-		vigil_q8_dw_free(&d);
-		free_case(&b);
+		if (!v[vi].usable) {
+			printf("q8 depthwise %s: this CPU lacks it, not run\n", v[vi].name);
+			continue;
+		}
+		for (int iter = 0; iter < 300; iter++) {
+			const int is_signed = iter % 2;
+			struct vigil_q8_conv_args a;
+			struct case_buf b;
+			struct vigil_q8_dw d;
+			uint8_t zeros[80];
+			char what[256];
+			int split;
+
+			make_case(&st, 1, is_signed, &a, &b);
+			describe(what, sizeof(what), &a, is_signed);
+			a.output = b.o1;
+			(is_signed ? vigil_i8_dwconv2d__c : vigil_u8_dwconv2d__c)(&a);
+			ck_assert_int_eq(vigil_q8_dw_pack(&a, is_signed, &d), 0);
+			memset(zeros, (uint8_t)-a.input_offset, sizeof(zeros));
+			a.output = b.o2;
+			memset(b.o2, 0xa5, (size_t)a.out_h * a.out_w * a.out_c);
+			split = rnd(&st, 0, a.out_h);
+			run[vi](&a, &d, zeros, 0, split);
+			run[vi](&a, &d, zeros, split, a.out_h);
+			for (size_t i = 0; i < (size_t)a.out_h * a.out_w * a.out_c; i++)
+				ck_assert_msg(((uint8_t *)b.o1)[i] == ((uint8_t *)b.o2)[i],
+					      "seed %" PRIu64
+					      " %s iter %d (%s): element %zu (pixel %zu channel %zu): C %d, SIMD %d",
+					      seed, v[vi].name, iter, what, i, i / a.out_c, i % a.out_c,
+					      is_signed ? ((int8_t *)b.o1)[i] : ((uint8_t *)b.o1)[i],
+					      is_signed ? ((int8_t *)b.o2)[i] : ((uint8_t *)b.o2)[i]);
+			vigil_q8_dw_free(&d);
+			free_case(&b);
+		}
+		printf("q8 depthwise %s: 300 random depthwise convolutions identical to the C reference\n", v[vi].name);
 	}
 }
 END_TEST

@@ -138,12 +138,11 @@ void vigil_q8_conv_gemm__avx2(const struct vigil_q8_conv_args *a, const struct v
 void vigil_q8_pack_rows__avx2(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, int p, int rows,
 			      int rows_pad, int16_t *dst);
 /* AVX-512 F+BW (16 int32 lanes; vpmaddwd + vpaddd) and AVX-512 VNNI (vpdpwssd: the same exact int16 pair products,
- * accumulated in one instruction) on VIGIL_Q8_GEMM512 panels; the requantization of 16 lanes at a time. */
+ * accumulated in one instruction) on VIGIL_Q8_GEMM512 panels. */
 void vigil_q8_conv_gemm__avx512(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, void *scratch,
 				int p0, int p1);
 void vigil_q8_conv_gemm__avx512vnni(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, void *scratch,
 				    int p0, int p1);
-void vigil_q8_requant__avx512(const int32_t *acc, int c0, int n, const struct vigil_q8_requant_vec *rq, void *out);
 
 /* Depthwise convolution with depth multiplier 1 and at most VIGIL_Q8_DW_MAX_TAPS taps: taps paired, [ceil(kh*kw/2)][cp][2] int16 holding w - zw. */
 struct vigil_q8_dw {
@@ -157,9 +156,15 @@ void vigil_q8_dw_free(struct vigil_q8_dw *d);
 /* Output rows [y0, y1). @p zeros: at least c bytes holding the input zero point (stands in for padding). */
 void vigil_q8_dwconv__avx2(const struct vigil_q8_conv_args *a, const struct vigil_q8_dw *d, const void *zeros, int y0,
 			   int y1);
+/* The same on AVX-512 F+BW and AVX-512 VNNI (16 channels per vector, masked tails). */
+void vigil_q8_dwconv__avx512(const struct vigil_q8_conv_args *a, const struct vigil_q8_dw *d, const void *zeros, int y0,
+			     int y1);
+void vigil_q8_dwconv__avx512vnni(const struct vigil_q8_conv_args *a, const struct vigil_q8_dw *d, const void *zeros,
+				 int y0, int y1);
 
 /* n accumulators of channels c0.. requantized with the epilogue (exposed for tests; n any). */
 void vigil_q8_requant__avx2(const int32_t *acc, int c0, int n, const struct vigil_q8_requant_vec *rq, void *out);
+void vigil_q8_requant__avx512(const int32_t *acc, int c0, int n, const struct vigil_q8_requant_vec *rq, void *out);
 
 /* Pooling: padded positions are skipped; average = (sum +- count/2) / count (TFLite's rounding). */
 struct vigil_q8_pool_args {

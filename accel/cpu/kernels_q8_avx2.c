@@ -471,58 +471,13 @@ static inline __attribute__((always_inline)) AVX2 void dw_pixel(const uint8_t *c
 	}
 }
 
-AVX2 void vigil_q8_dwconv__avx2(const struct vigil_q8_conv_args *a, const struct vigil_q8_dw *d, const void *zeros,
-				int y0, int y1)
-{
-	const uint8_t *in = a->input;
-	uint8_t *out = a->output;
-	const int sg = d->rq.is_signed;
-	const size_t c = (size_t)d->c;
-	const uint8_t *src[2 * ((VIGIL_Q8_DW_MAX_TAPS + 1) / 2)];
-	const uint8_t *row[VIGIL_Q8_DW_MAX_TAPS];
-
-	for (int oy = y0; oy < y1; oy++) {
-		const int iy = oy * a->stride_h - a->pad_top;
-		int rows_ok = 1;
-
-		for (int ky = 0; ky < a->kh; ky++) {
-			const int y = iy + ky * a->dil_h;
-
-			row[ky] = y < 0 || y >= a->in_h ? NULL : in + (size_t)y * a->in_w * c;
-		}
-		for (int ky = 0; ky < a->kh; ky++)
-			rows_ok &= row[ky] != NULL;
-		for (int ox = 0; ox < a->out_w; ox++) {
-			const int ix = ox * a->stride_w - a->pad_left;
-			uint8_t *o = out + ((size_t)oy * a->out_w + ox) * c;
-
-			if (rows_ok && ix >= 0 && ix + (a->kw - 1) * a->dil_w < a->in_w && d->pairs == 5 &&
-			    a->kw == 3) {
-				/* 3x3 inside the image: no bounds checks */
-				const size_t x0 = (size_t)ix * c, x1 = x0 + (size_t)a->dil_w * c,
-					     x2 = x1 + (size_t)a->dil_w * c;
-				const uint8_t *s9[10] = { row[0] + x0, row[0] + x1, row[0] + x2, row[1] + x0,
-							  row[1] + x1, row[1] + x2, row[2] + x0, row[2] + x1,
-							  row[2] + x2, zeros };
-
-				dw_pixel(s9, d, 5, sg, o);
-				continue;
-			}
-			for (int ky = 0, t = 0; ky < a->kh; ky++)
-				for (int kx = 0; kx < a->kw; kx++, t++) {
-					const int x = ix + kx * a->dil_w;
-
-					src[t] = !row[ky] || x < 0 || x >= a->in_w ? (const uint8_t *)zeros
-										   : row[ky] + (size_t)x * c;
-				}
-			src[d->taps] = zeros; /* partner of an odd last tap (weight 0) */
-			if (d->pairs == 5)
-				dw_pixel(src, d, 5, sg, o); /* 3x3, unrolled */
-			else
-				dw_pixel(src, d, d->pairs, sg, o);
-		}
-	}
-}
+#define DW_NAME vigil_q8_dwconv__avx2
+#define DW_TARGET AVX2
+#define DW_PIXEL dw_pixel
+#include "kernels_q8_dwrows.h"
+#undef DW_NAME
+#undef DW_TARGET
+#undef DW_PIXEL
 
 /* ---- concatenation with rescaling ------------------------------------------------------------------------------ */
 

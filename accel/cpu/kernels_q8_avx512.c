@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0
- * AVX-512 quantized GEMM kernels for convolutions. The operands are the AVX2 kernels' (kernels_q8_avx2.c): the
+ * AVX-512 quantized kernels for convolutions (GEMM) and depthwise convolutions. The operands are the AVX2 kernels' (kernels_q8_avx2.c): the
  * activation tile of x - zx and the weight panels of w - zw as int16, so every product is exact and the int32
  * accumulators are the reference's. Two instruction choices from one template: AVX-512 F+BW multiplies pairs on
  * vpmaddwd and adds them on vpaddd; AVX-512 VNNI does both in one vpdpwssd (the non-saturating form). A micro-tile
  * is 6 pixels x 48 channels: 18 zmm accumulators, 3 weight vectors, 1 broadcast. The requantization is the
  * reference formula on 16 lanes (float: cvtdq2ps, mulps, clamp, cvtps2dq rounding to nearest-even as lrintf does;
  * fixed point: TFLite's SaturatingRoundingDoublingHighMul and RoundingDivideByPOT on 64-bit products), so the
- * output is bit-identical to kernels_q8_c.c (tests/test_q8_simd.c). */
+ * output is bit-identical to kernels_q8_c.c (tests/test_q8_simd.c). The depthwise kernels take the AVX2 kernel's
+ * packing with 16 channels per vector. */
 #include "kernels_q8.h"
 
 #if VIGIL_Q8_HAVE_AVX2
@@ -173,5 +174,55 @@ static inline int32_t load32(const int16_t *p)
 
 DEFINE_GEMM512(avx512, T512, MADD_ADD)
 DEFINE_GEMM512(avx512vnni, T512VNNI, DPWSSD)
+
+/* ---- depthwise ----------------------------------------------------------------------------------------------- */
+
+/* The AVX2 kernel's packing (vigil_q8_dw_pack: taps paired, [pairs][cp][2] int16, the input offset folded into the
+ * bias). 16 channels per zmm: the bytes of two taps interleaved per channel and widened to int16 pairs, one
+ * vpmaddwd/vpdpwssd per pair of taps; the last channels through masked loads and stores. */
+static inline T512 __m512i dw_pairs16(const uint8_t *x0, const uint8_t *x1, __mmask16 m, int sg)
+{
+	const __m128i a = _mm_maskz_loadu_epi8(m, x0), b = _mm_maskz_loadu_epi8(m, x1);
+	const __m256i ab =
+	    _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi8(a, b)), _mm_unpackhi_epi8(a, b), 1);
+
+	return sg ? _mm512_cvtepi8_epi16(ab) : _mm512_cvtepu8_epi16(ab);
+}
+
+#define DEFINE_DW512(SUFFIX, TARGET, DOT)                                                                              \
+	static inline __attribute__((always_inline)) TARGET void dw_pixel_##SUFFIX(                                    \
+	    const uint8_t *const *src, const struct vigil_q8_dw *d, int pairs, int sg, uint8_t *o)                     \
+	{                                                                                                              \
+		for (int c = 0; c < d->c; c += 16) {                                                                   \
+			const int n = d->c - c < 16 ? d->c - c : 16;                                                   \
+			const __mmask16 m = (__mmask16)((1u << n) - 1);                                                \
+			const int16_t *w = d->w + (size_t)c * 2;                                                       \
+			__m512i acc = _mm512_setzero_si512();                                                          \
+                                                                                                                       \
+			for (int p = 0; p < pairs; p++, w += (size_t)d->cp * 2)                                        \
+				acc = DOT(acc, dw_pairs16(src[2 * p] + c, src[2 * p + 1] + c, m, sg),                  \
+					  _mm512_load_si512(w));                                                       \
+			store16(o + c, rq16(acc, &d->rq, c), n);                                                       \
+		}                                                                                                      \
+	}
+
+DEFINE_DW512(avx512, T512, MADD_ADD)
+DEFINE_DW512(avx512vnni, T512VNNI, DPWSSD)
+
+#define DW_NAME vigil_q8_dwconv__avx512
+#define DW_TARGET T512
+#define DW_PIXEL dw_pixel_avx512
+#include "kernels_q8_dwrows.h"
+#undef DW_NAME
+#undef DW_TARGET
+#undef DW_PIXEL
+
+#define DW_NAME vigil_q8_dwconv__avx512vnni
+#define DW_TARGET T512VNNI
+#define DW_PIXEL dw_pixel_avx512vnni
+#include "kernels_q8_dwrows.h"
+#undef DW_NAME
+#undef DW_TARGET
+#undef DW_PIXEL
 
 #endif

@@ -12,9 +12,11 @@ struct prep_candidate {
 	unsigned needs;
 };
 
-/* Best first, the reference last. AVX-512 machines run the AVX2 set: the kernels are bound by the
- * gathered loads, not by the vector width. */
+/* Best first, the reference last. */
 static const struct prep_candidate prep_candidates[] = {
+#if VIGIL_HAVE_AVX512
+	{ &vigil_prep_kernels__avx512, VIGIL_CPU_AVX512 },
+#endif
 #if VIGIL_HAVE_AVX2
 	{ &vigil_prep_kernels__avx2, VIGIL_CPU_AVX2 },
 #endif

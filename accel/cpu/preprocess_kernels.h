@@ -70,6 +70,7 @@ struct vigil_prep_kernels {
 
 extern const struct vigil_prep_kernels vigil_prep_kernels__c;
 extern const struct vigil_prep_kernels vigil_prep_kernels__avx2;
+extern const struct vigil_prep_kernels vigil_prep_kernels__avx512;
 extern const struct vigil_prep_kernels vigil_prep_kernels__neon;
 
 /* The best set this CPU runs (vigil_cpu_features(): VIGIL_FORCE_C=1 and VIGIL_CPU_DISABLE apply), chosen
