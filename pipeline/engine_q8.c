@@ -44,8 +44,9 @@ struct q8_step {
 #if VIGIL_Q8_HAVE_AVX2
 	struct vigil_q8_gemm gemm; /* AVX2 convolution: packed weights and epilogue (owned), when has_gemm */
 	struct vigil_q8_dw dw;     /* AVX2 depthwise (owned), when has_dw */
+	struct vigil_q8_dwf dwf;   /* depthwise on the float kernels (owned), when has_dwf */
 #endif
-	int has_gemm, has_dw;
+	int has_gemm, has_dw, has_dwf;
 	uint64_t macs; /* multiply-adds of one run (convolutions) */
 };
 
@@ -59,11 +60,17 @@ struct vigil_q8_program {
 	int fast;              /* optimised kernels (identical results), unless VIGIL_Q8_REFERENCE=1 */
 	int avx2;              /* fast and the CPU has AVX2 (not under VIGIL_FORCE_C=1) */
 	int avx512;            /* convolutions on AVX-512: 0 no, 1 F+BW (vpmaddwd), 2 VNNI (vpdpwssd) */
+	int dw_mode;           /* depthwise kernels: DW_AUTO, DW_INT or DW_FLOAT (VIGIL_Q8_DW=auto|int|float) */
 	size_t acc_offset;     /* arena bytes for one int32 per channel (depthwise accumulators) */
 	size_t zeros_offset;   /* arena bytes holding a depthwise input zero point per channel (padding) */
 	size_t scratch_offset; /* per-thread scratch (GEMM activation tiles) from here, scratch_bytes each */
 	size_t scratch_bytes;
 };
+
+enum { DW_AUTO, DW_INT, DW_FLOAT };
+#if VIGIL_Q8_HAVE_AVX2
+static int dw_faster(const struct vigil_q8_program *p, const struct q8_step *s);
+#endif
 
 static const struct vigil_tensor *tensor(const struct vigil_q8_program *p, int i)
 {
@@ -87,7 +94,11 @@ static void log_kernels_once(const struct vigil_q8_program *p)
 	else if (p->avx2)
 		set = "avx2";
 	if (!atomic_flag_test_and_set(&logged))
-		vigil_log("cpu", VIGIL_LOG_INFO, "quantized kernels %s", set);
+		vigil_log("cpu", VIGIL_LOG_INFO, "quantized kernels %s%s%s", set,
+			  p->avx2 && p->dw_mode != DW_INT ? "; depthwise on the float kernels where exact and, unless "
+							    "VIGIL_Q8_DW=float, measured faster: "
+							  : "",
+			  p->avx2 && p->dw_mode != DW_INT ? vigil_cpu_kernels()->isa : "");
 }
 
 static int unsupported(const struct vigil_op *op, const char *why)
@@ -163,9 +174,30 @@ static int prepare_conv(struct vigil_q8_program *p, struct q8_step *s)
 		if (vigil_q8_gemm_scratch_bytes(&s->gemm) > p->scratch_bytes)
 			p->scratch_bytes = vigil_q8_gemm_scratch_bytes(&s->gemm);
 	} else if (p->avx2 && a->depth_multiplier == 1 && a->kh * a->kw <= VIGIL_Q8_DW_MAX_TAPS) {
+		int ret =
+		    p->dw_mode != DW_INT ? vigil_q8_dwf_pack(a, s->is_signed, vigil_cpu_kernels(), &s->dwf) : -ERANGE;
+
+		if (ret == -ENOMEM)
+			return ret;
+		s->has_dwf = ret == 0;
 		if (vigil_q8_dw_pack(a, s->is_signed, &s->dw) < 0)
 			return -ENOMEM;
 		s->has_dw = 1;
+		if (s->has_dwf) {
+			const int faster = p->dw_mode == DW_FLOAT ? DW_FLOAT : dw_faster(p, s);
+
+			if (faster < 0)
+				return faster;
+			if (faster == DW_FLOAT) {
+				vigil_q8_dw_free(&s->dw);
+				s->has_dw = 0;
+				if (vigil_q8_dwf_scratch_bytes(a, &s->dwf) > p->scratch_bytes)
+					p->scratch_bytes = vigil_q8_dwf_scratch_bytes(a, &s->dwf);
+			} else {
+				vigil_q8_dwf_free(&s->dwf);
+				s->has_dwf = 0;
+			}
+		}
 	}
 #endif
 	return 0;
@@ -409,6 +441,8 @@ void vigil_q8_program_destroy(struct vigil_q8_program *p)
 			vigil_q8_gemm_free(&p->steps[i].gemm);
 		if (p->steps[i].has_dw)
 			vigil_q8_dw_free(&p->steps[i].dw);
+		if (p->steps[i].has_dwf)
+			vigil_q8_dwf_free(&p->steps[i].dwf);
 #endif
 		free(p->steps[i].anchors);
 	}
@@ -432,6 +466,11 @@ int vigil_q8_program_create(const struct vigil_graph *g, enum vigil_q8_requant r
 	p->fast = !(getenv("VIGIL_Q8_REFERENCE") && *getenv("VIGIL_Q8_REFERENCE") == '1');
 #if VIGIL_Q8_HAVE_AVX2
 	p->avx2 = p->fast && (vigil_cpu_features() & VIGIL_CPU_AVX2);
+	p->dw_mode = DW_AUTO;
+	if (getenv("VIGIL_Q8_DW") && strcmp(getenv("VIGIL_Q8_DW"), "int") == 0)
+		p->dw_mode = DW_INT;
+	else if (getenv("VIGIL_Q8_DW") && strcmp(getenv("VIGIL_Q8_DW"), "float") == 0)
+		p->dw_mode = DW_FLOAT;
 	if (p->avx2 && (vigil_cpu_features() & VIGIL_CPU_AVX512))
 		p->avx512 = vigil_cpu_features() & VIGIL_CPU_AVX512VNNI ? 2 : 1;
 #endif
@@ -500,6 +539,10 @@ const char *vigil_q8_program_op_path(const struct vigil_q8_program *p, int i)
 	}
 	if (s->has_dw)
 		return p->avx512 == 2 ? "avx512vnni depthwise" : p->avx512 ? "avx512 depthwise" : "avx2 depthwise";
+	if (s->has_dwf)
+		return strcmp(s->dwf.k->isa, "avx512") == 0 ? "f32-exact dw avx512"
+		       : strcmp(s->dwf.k->isa, "avx2") == 0 ? "f32-exact dw avx2"
+							    : "f32-exact dw";
 	if (s->op->kind == VIGIL_OP_DWCONV2D && p->fast && !s->is_signed && s->a.conv.depth_multiplier == 1)
 		return "c depthwise m1";
 	return "c";
@@ -513,8 +556,20 @@ void *vigil_q8_program_tensor(const struct vigil_q8_program *p, void *arena, int
 }
 
 static int run_op(const struct vigil_q8_program *p, void *arena, struct vigil_pool *pool, int i);
+static double now_ms(void);
 
 #if VIGIL_Q8_HAVE_AVX2
+static void run_dw_int(const struct vigil_q8_program *p, const struct q8_step *s, const struct vigil_q8_conv_args *a,
+		       const void *zeros, int y0, int y1)
+{
+	if (p->avx512 == 2)
+		vigil_q8_dwconv__avx512vnni(a, &s->dw, zeros, y0, y1);
+	else if (p->avx512)
+		vigil_q8_dwconv__avx512(a, &s->dw, zeros, y0, y1);
+	else
+		vigil_q8_dwconv__avx2(a, &s->dw, zeros, y0, y1);
+}
+
 struct conv_task {
 	const struct vigil_q8_program *p;
 	const struct q8_step *s;
@@ -544,16 +599,56 @@ static void conv_task(void *ctx, int task, int n_tasks)
 			vigil_q8_conv_gemm__avx512(&t->a, &t->s->gemm, scratch, u0, u1);
 		else
 			vigil_q8_conv_gemm__avx2(&t->a, &t->s->gemm, scratch, u0, u1);
+	} else if (t->s->has_dwf) {
+		vigil_q8_dwconv_f32__avx2(&t->a, &t->s->dwf,
+					  t->arena + t->p->scratch_offset + (size_t)task * t->p->scratch_bytes, u0, u1);
 	} else {
-		const void *zeros = t->arena + t->p->zeros_offset;
-
-		if (t->p->avx512 == 2)
-			vigil_q8_dwconv__avx512vnni(&t->a, &t->s->dw, zeros, u0, u1);
-		else if (t->p->avx512)
-			vigil_q8_dwconv__avx512(&t->a, &t->s->dw, zeros, u0, u1);
-		else
-			vigil_q8_dwconv__avx2(&t->a, &t->s->dw, zeros, u0, u1);
+		run_dw_int(t->p, t->s, &t->a, t->arena + t->p->zeros_offset, u0, u1);
 	}
+}
+
+/* The integer and the float depthwise kernels give the same bytes; which is faster depends on the layer's shape and
+ * the CPU (on a Zen 3 the float kernels win on wide stride-1 layers, the integer ones on stride 2 and at 19x19 and
+ * below), so each layer takes the faster by measurement when the program is made: both kernels, three times each
+ * in turn on scratch tensors, the fastest run of each compared. DW_INT, DW_FLOAT, or a negative errno. */
+static int dw_faster(const struct vigil_q8_program *p, const struct q8_step *s)
+{
+	struct vigil_q8_conv_args a = s->a.conv;
+	const size_t in_bytes = (size_t)a.in_h * a.in_w * a.in_c, out_bytes = (size_t)a.out_h * a.out_w * a.out_c;
+	uint8_t *in = malloc(in_bytes), *out = malloc(out_bytes), *zeros = malloc((size_t)a.in_c);
+	void *scratch = aligned_alloc(64, vigil_q8_dwf_scratch_bytes(&a, &s->dwf));
+	double best_int = 1e30, best_float = 1e30;
+
+	if (!in || !out || !zeros || !scratch) {
+		free(in);
+		free(out);
+		free(zeros);
+		free(scratch);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < in_bytes; i++)
+		in[i] = (uint8_t)(i * 37 + 11);
+	memset(zeros, (uint8_t)-a.input_offset, (size_t)a.in_c);
+	a.input = in;
+	a.output = out;
+	for (int r = 0; r < 3; r++) {
+		double t0 = now_ms();
+
+		run_dw_int(p, s, &a, zeros, 0, a.out_h);
+		t0 = now_ms() - t0;
+		best_int = t0 < best_int ? t0 : best_int;
+		t0 = now_ms();
+		vigil_q8_dwconv_f32__avx2(&a, &s->dwf, scratch, 0, a.out_h);
+		t0 = now_ms() - t0;
+		best_float = t0 < best_float ? t0 : best_float;
+	}
+	free(in);
+	free(out);
+	free(zeros);
+	free(scratch);
+	vigil_log("cpu", VIGIL_LOG_DEBUG, "depthwise %dx%dx%d stride %d: integer kernel %.3f ms, float kernel %.3f ms",
+		  a.out_h, a.out_w, a.out_c, a.stride_h, best_int, best_float);
+	return best_float < best_int ? DW_FLOAT : DW_INT;
 }
 
 /* Splits one convolution over the pool: output pixels (GEMM) or rows (depthwise); one task per thread, so that the
@@ -637,7 +732,7 @@ static int run_op(const struct vigil_q8_program *p, void *arena, struct vigil_po
 			a.input = in;
 			a.output = out;
 #if VIGIL_Q8_HAVE_AVX2
-			if (s->has_gemm || s->has_dw) {
+			if (s->has_gemm || s->has_dw || s->has_dwf) {
 				run_conv_avx2(p, s, &a, arena, pool);
 				break;
 			}

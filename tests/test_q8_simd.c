@@ -7,12 +7,14 @@
  * have it); the AVX-512 variants run where the CPU has them and are reported as not run elsewhere. Built on x86-64
  * only (tests/meson.build): elsewhere the engine runs the C kernels. */
 #include <check.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels.h"
 #include "kernels_q8.h"
 #include "testutil.h"
 
@@ -259,6 +261,68 @@ START_TEST(test_dw_random)
 }
 END_TEST
 
+/* Depthwise on the float kernels: every float kernel set this CPU runs (AVX-512, AVX2, the emulated 16-lane set,
+ * the C reference), with one to many output rows per band; and the refusal of a convolution whose partial sums
+ * could leave float's exact integers. */
+START_TEST(test_dwf_random)
+{
+	const struct vigil_f32_kernels *const *sets;
+	const int n_sets = vigil_cpu_kernel_sets(&sets);
+
+	for (int si = 0; si < n_sets; si++) {
+		uint64_t st = seed + 5;
+
+		for (int iter = 0; iter < 200; iter++) {
+			const int is_signed = iter % 2;
+			struct vigil_q8_conv_args a;
+			struct case_buf b;
+			struct vigil_q8_dwf d;
+			void *scratch;
+			char what[256];
+			int split;
+
+			make_case(&st, 1, is_signed, &a, &b);
+			describe(what, sizeof(what), &a, is_signed);
+			a.output = b.o1;
+			(is_signed ? vigil_i8_dwconv2d__c : vigil_u8_dwconv2d__c)(&a);
+			ck_assert_int_eq(vigil_q8_dwf_pack(&a, is_signed, sets[si], &d), 0);
+			if (iter % 3 == 0) /* small bands: many band edges inside the image */
+				d.band = rnd(&st, 1, 3) < a.out_h ? rnd(&st, 1, 3) : a.out_h;
+			scratch = aligned_alloc(64, vigil_q8_dwf_scratch_bytes(&a, &d));
+			ck_assert(scratch != NULL);
+			a.output = b.o2;
+			memset(b.o2, 0xa5, (size_t)a.out_h * a.out_w * a.out_c);
+			split = rnd(&st, 0, a.out_h);
+			vigil_q8_dwconv_f32__avx2(&a, &d, scratch, 0, split);
+			vigil_q8_dwconv_f32__avx2(&a, &d, scratch, split, a.out_h);
+			for (size_t i = 0; i < (size_t)a.out_h * a.out_w * a.out_c; i++)
+				ck_assert_msg(((uint8_t *)b.o1)[i] == ((uint8_t *)b.o2)[i],
+					      "seed %" PRIu64
+					      " float set %s iter %d band %d (%s): element %zu (pixel %zu "
+					      "channel %zu): C %d, float path %d",
+					      seed, sets[si]->isa, iter, d.band, what, i, i / a.out_c, i % a.out_c,
+					      is_signed ? ((int8_t *)b.o1)[i] : ((uint8_t *)b.o1)[i],
+					      is_signed ? ((int8_t *)b.o2)[i] : ((uint8_t *)b.o2)[i]);
+			free(scratch);
+			vigil_q8_dwf_free(&d);
+			/* a bias that can take a partial sum past 2^24 is refused (the caller keeps the integer kernel) */
+			if (iter % 10 == 0) {
+				int32_t big[80];
+
+				for (int ch = 0; ch < a.out_c; ch++)
+					big[ch] = ch == a.out_c - 1 ? (1 << 24) : 0;
+				a.bias = big;
+				ck_assert_int_eq(vigil_q8_dwf_pack(&a, is_signed, sets[si], &d), -ERANGE);
+			}
+			free_case(&b);
+		}
+		printf("q8 depthwise on the %s float kernels: 200 random depthwise convolutions identical to the C "
+		       "reference\n",
+		       sets[si]->isa);
+	}
+}
+END_TEST
+
 /* The vector requantization against the scalar formulas over the whole int32 range of accumulators, multipliers
  * and shifts, including TFLite's rounding edge cases (ties, negative ties, INT32_MIN * INT32_MIN saturation,
  * shifts 0 and 31, left shifts that wrap). */
@@ -411,6 +475,7 @@ int main(void)
 	fflush(stdout);
 	tcase_add_test(tc, test_gemm_random);
 	tcase_add_test(tc, test_dw_random);
+	tcase_add_test(tc, test_dwf_random);
 	tcase_add_test(tc, test_requant_edges);
 	tcase_add_test(tc, test_concat_random);
 	tcase_set_timeout(tc, 300);

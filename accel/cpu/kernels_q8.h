@@ -162,6 +162,31 @@ void vigil_q8_dwconv__avx512(const struct vigil_q8_conv_args *a, const struct vi
 void vigil_q8_dwconv__avx512vnni(const struct vigil_q8_conv_args *a, const struct vigil_q8_dw *d, const void *zeros,
 				 int y0, int y1);
 
+/* Depthwise convolution on the float kernels (kernels.h), exactly. With x - zx and w - zw in -255..255, every
+ * product is an integer below 2^16 and every partial sum of a channel is an integer of magnitude at most
+ * |bias| + 255 * sum_t |w_t - zw|; when that is at most 2^24 for every channel, float32 represents each partial sum
+ * exactly, so any order of float additions or fused multiply-adds gives the reference's int32 accumulator, and the
+ * requantization that follows is the reference's. The input is widened to x - zx in float (0 for padding, as the
+ * reference skips those taps) band by band of output rows in a per-caller scratch, so the float tensors stay in
+ * L2. vigil_q8_dwf_pack() refuses (-ERANGE) a convolution whose bound exceeds 2^24; the caller then takes the
+ * integer kernel. */
+struct vigil_f32_kernels;
+struct vigil_q8_dwf {
+	int c, band;
+	const struct vigil_f32_kernels *k;
+	float *w;                       /* [kh][kw][c] w - zw */
+	float *packed;                  /* w packed for k (NULL when k reads the TFLite layout) */
+	float *bias;                    /* c values, 0 where none */
+	struct vigil_q8_requant_vec rq; /* its bias is 0: the bias is in the float accumulators */
+};
+int vigil_q8_dwf_pack(const struct vigil_q8_conv_args *a, int is_signed, const struct vigil_f32_kernels *k,
+		      struct vigil_q8_dwf *d);
+void vigil_q8_dwf_free(struct vigil_q8_dwf *d);
+size_t vigil_q8_dwf_scratch_bytes(const struct vigil_q8_conv_args *a, const struct vigil_q8_dwf *d);
+/* Output rows [y0, y1). */
+void vigil_q8_dwconv_f32__avx2(const struct vigil_q8_conv_args *a, const struct vigil_q8_dwf *d, void *scratch, int y0,
+			       int y1);
+
 /* n accumulators of channels c0.. requantized with the epilogue (exposed for tests; n any). */
 void vigil_q8_requant__avx2(const int32_t *acc, int c0, int n, const struct vigil_q8_requant_vec *rq, void *out);
 void vigil_q8_requant__avx512(const int32_t *acc, int c0, int n, const struct vigil_q8_requant_vec *rq, void *out);

@@ -7,6 +7,8 @@
  * 64-bit products), so the output is bit-identical (tests/test_quant.c checks it on random shapes and the model). */
 #include "kernels_q8.h"
 
+#include "kernels.h"
+
 #if VIGIL_Q8_HAVE_AVX2
 #include <errno.h>
 #include <immintrin.h>
@@ -478,6 +480,181 @@ static inline __attribute__((always_inline)) AVX2 void dw_pixel(const uint8_t *c
 #undef DW_NAME
 #undef DW_TARGET
 #undef DW_PIXEL
+
+/* ---- depthwise on the float kernels --------------------------------------------------------------------------- */
+
+#define DWF_BYTES 196608 /* float input and output of one band: within L2 */
+
+static int dwf_in_rows(const struct vigil_q8_conv_args *a, int band)
+{
+	return (band - 1) * a->stride_h + (a->kh - 1) * a->dil_h + 1;
+}
+
+int vigil_q8_dwf_pack(const struct vigil_q8_conv_args *a, int is_signed, const struct vigil_f32_kernels *k,
+		      struct vigil_q8_dwf *d)
+{
+	const int8_t *ws = a->weights;
+	const uint8_t *wu = a->weights;
+	const int c = a->out_c, taps = a->kh * a->kw;
+	const size_t row_bytes = ((size_t)a->stride_h * a->in_w + a->out_w) * c * sizeof(float);
+	const size_t fixed = (size_t)(a->kh - 1) * a->dil_h * a->in_w * c * sizeof(float);
+
+	memset(d, 0, sizeof(*d));
+	if (a->depth_multiplier != 1)
+		return -EINVAL;
+	for (int ch = 0; ch < c; ch++) {
+		int64_t bound = a->bias ? llabs((long long)a->bias[ch]) : 0;
+
+		for (int t = 0; t < taps; t++) {
+			const size_t src = (size_t)t * c + ch;
+
+			bound +=
+			    255 *
+			    llabs((long long)((is_signed ? (int32_t)ws[src] : (int32_t)wu[src]) + a->weights_offset));
+		}
+		if (bound > (1 << 24))
+			return -ERANGE;
+	}
+	d->c = c;
+	d->k = k;
+	d->w = alloc_zero((size_t)taps * c * sizeof(float));
+	d->bias = alloc_zero((size_t)c * sizeof(float));
+	if (!d->w || !d->bias || requant_vec_init(a, is_signed, c, (int)round_up((size_t)c, 16), &d->rq) < 0)
+		goto oom;
+	memset(d->rq.bias, 0, (size_t)c * sizeof(int32_t));
+	for (int ch = 0; ch < c; ch++)
+		d->bias[ch] = a->bias ? (float)a->bias[ch] : 0.0f;
+	for (int i = 0; i < taps * c; i++)
+		d->w[i] = (float)((is_signed ? (int32_t)ws[i] : (int32_t)wu[i]) + a->weights_offset);
+	if (k->dwconv2d_c_block > 0) {
+		d->packed =
+		    alloc_zero(vigil_f32_dwconv2d_packed_size(c, a->kh, a->kw, k->dwconv2d_c_block) * sizeof(float));
+		if (!d->packed)
+			goto oom;
+		vigil_f32_dwconv2d_pack(d->w, c, a->kh, a->kw, k->dwconv2d_c_block, d->packed);
+	}
+	d->band = DWF_BYTES > fixed ? (int)((DWF_BYTES - fixed) / row_bytes) : 1;
+	d->band = d->band < 1 ? 1 : d->band > a->out_h ? a->out_h : d->band;
+	return 0;
+oom:
+	vigil_q8_dwf_free(d);
+	return -ENOMEM;
+}
+
+void vigil_q8_dwf_free(struct vigil_q8_dwf *d)
+{
+	free(d->w);
+	free(d->packed);
+	free(d->bias);
+	requant_vec_free(&d->rq);
+	memset(d, 0, sizeof(*d));
+}
+
+size_t vigil_q8_dwf_scratch_bytes(const struct vigil_q8_conv_args *a, const struct vigil_q8_dwf *d)
+{
+	return round_up((size_t)dwf_in_rows(a, d->band) * a->in_w * d->c * sizeof(float), 64) +
+	       round_up((size_t)d->band * a->out_w * d->c * sizeof(float), 64);
+}
+
+/* rq8 of exact integer float accumulators (bias included): the fp32 requantization multiplies them as they are */
+static inline AVX2 __m256i rq8f(__m256 acc, const struct vigil_q8_requant_vec *rq, int c)
+{
+	if (rq->fscale) {
+		__m256 f = _mm256_mul_ps(acc, _mm256_loadu_ps(rq->fscale + c));
+
+		f = _mm256_max_ps(f, _mm256_set1_ps((float)(rq->act_min - rq->output_offset)));
+		f = _mm256_min_ps(f, _mm256_set1_ps((float)(rq->act_max - rq->output_offset)));
+		return _mm256_add_epi32(_mm256_cvtps_epi32(f), _mm256_set1_epi32(rq->output_offset));
+	}
+	return rq8(_mm256_cvtps_epi32(acc), rq, c);
+}
+
+/* rows of uint8/int8 -> x + xo as float */
+static AVX2 void dwf_widen(const void *src, float *dst, size_t n, int32_t xo, int sg)
+{
+	const uint8_t *s = src;
+	const __m256i off = _mm256_set1_epi32(xo);
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		const __m128i v = _mm_loadl_epi64((const __m128i *)(s + i));
+
+		_mm256_storeu_ps(dst + i, _mm256_cvtepi32_ps(_mm256_add_epi32(
+					      sg ? _mm256_cvtepi8_epi32(v) : _mm256_cvtepu8_epi32(v), off)));
+	}
+	for (; i < n; i++)
+		dst[i] = (float)((sg ? (int32_t)(int8_t)s[i] : (int32_t)s[i]) + xo);
+}
+
+AVX2 void vigil_q8_dwconv_f32__avx2(const struct vigil_q8_conv_args *a, const struct vigil_q8_dwf *d, void *scratch,
+				    int y0, int y1)
+{
+	const size_t c = (size_t)d->c;
+	const int sg = d->rq.is_signed;
+	float *fin = scratch;
+	float *fout = fin + round_up((size_t)dwf_in_rows(a, d->band) * a->in_w * c * sizeof(float), 64) / sizeof(float);
+
+	for (int b0 = y0; b0 < y1; b0 += d->band) {
+		const int b1 = b0 + d->band < y1 ? b0 + d->band : y1;
+		const int iy0 = b0 * a->stride_h - a->pad_top;
+		const int iy1 = (b1 - 1) * a->stride_h - a->pad_top + (a->kh - 1) * a->dil_h;
+		const int r0 = iy0 > 0 ? iy0 : 0, r1 = iy1 < a->in_h - 1 ? iy1 : a->in_h - 1;
+		const size_t pixels = (size_t)(b1 - b0) * a->out_w;
+		uint8_t *out = (uint8_t *)a->output + (size_t)b0 * a->out_w * c;
+		struct vigil_dwconv2d_args f = {
+			.input = fin,
+			.in_h = r1 >= r0 ? r1 - r0 + 1 : 0,
+			.in_w = a->in_w,
+			.in_c = (int)c,
+			.weights = d->w,
+			.bias = d->bias,
+			.output = fout,
+			.out_h = b1 - b0,
+			.out_w = a->out_w,
+			.out_c = (int)c,
+			.depth_multiplier = 1,
+			.kh = a->kh,
+			.kw = a->kw,
+			.stride_h = a->stride_h,
+			.stride_w = a->stride_w,
+			.dil_h = a->dil_h,
+			.dil_w = a->dil_w,
+			.pad_top = r0 - iy0,
+			.pad_left = a->pad_left,
+			.act_min = -INFINITY,
+			.act_max = INFINITY,
+			.packed = d->packed,
+		};
+
+		if (r1 >= r0)
+			dwf_widen((const uint8_t *)a->input + (size_t)r0 * a->in_w * c, fin,
+				  (size_t)(r1 - r0 + 1) * a->in_w * c, a->input_offset, sg);
+		d->k->dwconv2d(&f);
+		/* the accumulators are exact integers: the conversion is exact, then the reference's requantization */
+		for (size_t p = 0; p < pixels; p++) {
+			const float *acc = fout + p * c;
+			uint8_t *o = out + p * c;
+			size_t ch = 0;
+
+			for (; ch + 16 <= c; ch += 16)
+				_mm_storeu_si128((__m128i *)(o + ch),
+						 pack16(rq8f(_mm256_loadu_ps(acc + ch), &d->rq, (int)ch),
+							rq8f(_mm256_loadu_ps(acc + ch + 8), &d->rq, (int)ch + 8), sg));
+			if (ch + 8 <= c) {
+				_mm_storel_epi64((__m128i *)(o + ch),
+						 pack8(rq8f(_mm256_loadu_ps(acc + ch), &d->rq, (int)ch), sg));
+				ch += 8;
+			}
+			if (ch < c) {
+				int32_t tail[8];
+
+				for (size_t i = ch; i < c; i++)
+					tail[i - ch] = (int32_t)acc[i];
+				vigil_q8_requant__avx2(tail, (int)ch, (int)(c - ch), &d->rq, o + ch);
+			}
+		}
+	}
+}
 
 /* ---- concatenation with rescaling ------------------------------------------------------------------------------ */
 
