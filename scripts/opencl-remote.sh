@@ -43,7 +43,7 @@ step() { echo; echo "=== $1"; }
 	pin=""
 	command -v taskset >/dev/null && pin="taskset -c 3"
 	step "bench_q8 coco-ssd per operator (best kernels)"
-	$pin timeout 120 "$G/bin/bench_q8" -n 100 2>&1
+	VIGIL_DEBUG=cpu:4 $pin timeout 120 "$G/bin/bench_q8" -n 100 2>&1
 	for rep in 1 2; do
 		for dis in "" avx512vnni avx512 "avx512,avx2"; do
 			step "bench_q8 coco-ssd, VIGIL_CPU_DISABLE=${dis:-(none)}"
