@@ -539,10 +539,12 @@ const char *vigil_q8_program_op_path(const struct vigil_q8_program *p, int i)
 	}
 	if (s->has_dw)
 		return p->avx512 == 2 ? "avx512vnni depthwise" : p->avx512 ? "avx512 depthwise" : "avx2 depthwise";
+#if VIGIL_Q8_HAVE_AVX2
 	if (s->has_dwf)
 		return strcmp(s->dwf.k->isa, "avx512") == 0 ? "f32-exact dw avx512"
 		       : strcmp(s->dwf.k->isa, "avx2") == 0 ? "f32-exact dw avx2"
 							    : "f32-exact dw";
+#endif
 	if (s->op->kind == VIGIL_OP_DWCONV2D && p->fast && !s->is_signed && s->a.conv.depth_multiplier == 1)
 		return "c depthwise m1";
 	return "c";
