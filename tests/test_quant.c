@@ -66,22 +66,18 @@ static uint8_t *read_set_file(int shared, const char *tag, const char *suffix, s
 	return tu_read_file(path, n);
 }
 
-/* An eval-only set that is missing fails the test, except when scripts/test.sh runs for a user without ../shared
- * (VIGIL_EVAL_DATA=optional, never in CI): then it says so and the set is left out. */
+/* The sets of ../shared may be left out on a user's machine (tu_eval_data_present), never in CI. */
 static int set_available(int set)
 {
 	char path[1024];
-	const char *root = getenv("VIGIL_SHARED"), *mode = getenv("VIGIL_EVAL_DATA");
+	const char *root = getenv("VIGIL_SHARED");
 
-	if (!ssd_sets[set].shared || !root || !mode || strcmp(mode, "optional") != 0)
+	if (!ssd_sets[set].shared || !root)
 		return 1;
 	snprintf(path, sizeof(path),
 		 "%s/data/reference_tensors/ssd_mobilenet_v1_quant_coco/%s.input_300x300x3.uint8.bin", root,
 		 ssd_sets[set].tag);
-	if (access(path, R_OK) == 0)
-		return 1;
-	fprintf(stderr, "SKIPPED (VIGIL_EVAL_DATA=optional): eval-only reference set %s missing\n", path);
-	return 0;
+	return tu_eval_data_present(path);
 }
 
 static void run_set(struct vigil_q8_program *p, const struct vigil_graph *g, void *arena, int set, float *out[4])

@@ -4,6 +4,8 @@
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 const char *tu_data_path(const char *rel)
 {
@@ -41,6 +43,16 @@ float *tu_read_f32(const char *rel, size_t n)
 
 	ck_assert_msg(size == n * sizeof(float), "%s holds %zu bytes, expected %zu floats", rel, size, n);
 	return data;
+}
+
+int tu_eval_data_present(const char *path)
+{
+	const char *mode = getenv("VIGIL_EVAL_DATA");
+
+	if (access(path, R_OK) == 0 || !mode || strcmp(mode, "optional") != 0)
+		return 1;
+	fprintf(stderr, "SKIPPED (VIGIL_EVAL_DATA=optional): eval-only data missing: %s\n", path);
+	return 0;
 }
 
 uint64_t tu_rand(uint64_t *state)
