@@ -19,6 +19,12 @@
 #define ALIGN 64
 #define NO_SLOT SIZE_MAX
 
+#define Q8_SIMD (VIGIL_Q8_HAVE_AVX2 || VIGIL_Q8_HAVE_NEON)
+
+/* The quantized convolution kernel sets, worst first (names as logged and in vigil_q8_program_op_path) */
+enum q8_isa { Q8_C, Q8_AVX2, Q8_AVX512, Q8_AVX512VNNI, Q8_NEON };
+static const char *const q8_isa_name[] = { "c", "avx2", "avx512", "avx512vnni", "neon" };
+
 struct q8_step {
 	const struct vigil_op *op;
 	int is_signed;
@@ -41,10 +47,12 @@ struct q8_step {
 	int *shift;
 	float *fscale;
 	float *anchors; /* dequantized anchors (owned) */
+#if Q8_SIMD
+	struct vigil_q8_gemm gemm; /* SIMD convolution: packed weights and epilogue (owned), when has_gemm */
+	struct vigil_q8_dw dw;     /* SIMD depthwise (owned), when has_dw */
+#endif
 #if VIGIL_Q8_HAVE_AVX2
-	struct vigil_q8_gemm gemm; /* AVX2 convolution: packed weights and epilogue (owned), when has_gemm */
-	struct vigil_q8_dw dw;     /* AVX2 depthwise (owned), when has_dw */
-	struct vigil_q8_dwf dwf;   /* depthwise on the float kernels (owned), when has_dwf */
+	struct vigil_q8_dwf dwf; /* depthwise on the float kernels (owned), when has_dwf */
 #endif
 	int has_gemm, has_dw, has_dwf;
 	uint64_t macs; /* multiply-adds of one run (convolutions) */
@@ -58,8 +66,7 @@ struct vigil_q8_program {
 	size_t arena_bytes;
 	enum vigil_q8_requant requant;
 	int fast;              /* optimised kernels (identical results), unless VIGIL_Q8_REFERENCE=1 */
-	int avx2;              /* fast and the CPU has AVX2 (not under VIGIL_FORCE_C=1) */
-	int avx512;            /* convolutions on AVX-512: 0 no, 1 F+BW (vpmaddwd), 2 VNNI (vpdpwssd) */
+	enum q8_isa isa;       /* convolution kernels: the best the CPU has when fast (Q8_C under VIGIL_FORCE_C=1) */
 	int dw_mode;           /* depthwise kernels: DW_AUTO, DW_INT or DW_FLOAT (VIGIL_Q8_DW=auto|int|float) */
 	size_t acc_offset;     /* arena bytes for one int32 per channel (depthwise accumulators) */
 	size_t zeros_offset;   /* arena bytes holding a depthwise input zero point per channel (padding) */
@@ -87,18 +94,14 @@ static size_t elem_size(enum vigil_dtype dt)
 static void log_kernels_once(const struct vigil_q8_program *p)
 {
 	static atomic_flag logged = ATOMIC_FLAG_INIT;
-	const char *set = "c";
+	const int dwf = VIGIL_Q8_HAVE_AVX2 && p->isa != Q8_C && p->dw_mode != DW_INT;
 
-	if (p->avx512)
-		set = p->avx512 == 2 ? "avx512vnni" : "avx512";
-	else if (p->avx2)
-		set = "avx2";
 	if (!atomic_flag_test_and_set(&logged))
-		vigil_log("cpu", VIGIL_LOG_INFO, "quantized kernels %s%s%s", set,
-			  p->avx2 && p->dw_mode != DW_INT ? "; depthwise on the float kernels where exact and, unless "
-							    "VIGIL_Q8_DW=float, measured faster: "
-							  : "",
-			  p->avx2 && p->dw_mode != DW_INT ? vigil_cpu_kernels()->isa : "");
+		vigil_log("cpu", VIGIL_LOG_INFO, "quantized kernels %s%s%s", q8_isa_name[p->isa],
+			  dwf ? "; depthwise on the float kernels where exact and, unless VIGIL_Q8_DW=float, measured "
+				"faster: "
+			      : "",
+			  dwf ? vigil_cpu_kernels()->isa : "");
 }
 
 static int unsupported(const struct vigil_op *op, const char *why)
@@ -164,25 +167,29 @@ static int prepare_conv(struct vigil_q8_program *p, struct q8_step *s)
 	a->multiplier = s->mult;
 	a->shift = s->shift;
 	s->macs = (uint64_t)a->out_h * a->out_w * oc * a->kh * a->kw * (dw ? 1 : a->in_c);
-#if VIGIL_Q8_HAVE_AVX2
+#if Q8_SIMD
 	/* weights are [oc][kh][kw][in_c]: one row of K = kh*kw*in_c per output channel */
-	if (p->avx2 && !dw) {
-		if (vigil_q8_gemm_pack(a, s->is_signed, p->avx512 ? VIGIL_Q8_GEMM512_MR : VIGIL_Q8_GEMM_MR,
-				       p->avx512 ? VIGIL_Q8_GEMM512_NR : VIGIL_Q8_GEMM_NR, &s->gemm) < 0)
+	if (p->isa != Q8_C && !dw) {
+		const struct vigil_q8_gemm_shape shape = p->isa == Q8_NEON   ? VIGIL_Q8_GEMM_NEON
+							 : p->isa == Q8_AVX2 ? VIGIL_Q8_GEMM_AVX2
+									     : VIGIL_Q8_GEMM_AVX512;
+
+		if (vigil_q8_gemm_pack(a, s->is_signed, shape, &s->gemm) < 0)
 			return -ENOMEM;
 		s->has_gemm = 1;
 		if (vigil_q8_gemm_scratch_bytes(&s->gemm) > p->scratch_bytes)
 			p->scratch_bytes = vigil_q8_gemm_scratch_bytes(&s->gemm);
-	} else if (p->avx2 && a->depth_multiplier == 1 && a->kh * a->kw <= VIGIL_Q8_DW_MAX_TAPS) {
-		int ret =
+	} else if (p->isa != Q8_C && a->depth_multiplier == 1 && a->kh * a->kw <= VIGIL_Q8_DW_MAX_TAPS) {
+		if (vigil_q8_dw_pack(a, s->is_signed, &s->dw) < 0)
+			return -ENOMEM;
+		s->has_dw = 1;
+#if VIGIL_Q8_HAVE_AVX2
+		const int ret =
 		    p->dw_mode != DW_INT ? vigil_q8_dwf_pack(a, s->is_signed, vigil_cpu_kernels(), &s->dwf) : -ERANGE;
 
 		if (ret == -ENOMEM)
 			return ret;
 		s->has_dwf = ret == 0;
-		if (vigil_q8_dw_pack(a, s->is_signed, &s->dw) < 0)
-			return -ENOMEM;
-		s->has_dw = 1;
 		if (s->has_dwf) {
 			const int faster = p->dw_mode == DW_FLOAT ? DW_FLOAT : dw_faster(p, s);
 
@@ -198,6 +205,7 @@ static int prepare_conv(struct vigil_q8_program *p, struct q8_step *s)
 				s->has_dwf = 0;
 			}
 		}
+#endif
 	}
 #endif
 	return 0;
@@ -436,11 +444,13 @@ void vigil_q8_program_destroy(struct vigil_q8_program *p)
 		free(p->steps[i].mult);
 		free(p->steps[i].shift);
 		free(p->steps[i].fscale);
-#if VIGIL_Q8_HAVE_AVX2
+#if Q8_SIMD
 		if (p->steps[i].has_gemm)
 			vigil_q8_gemm_free(&p->steps[i].gemm);
 		if (p->steps[i].has_dw)
 			vigil_q8_dw_free(&p->steps[i].dw);
+#endif
+#if VIGIL_Q8_HAVE_AVX2
 		if (p->steps[i].has_dwf)
 			vigil_q8_dwf_free(&p->steps[i].dwf);
 #endif
@@ -464,16 +474,23 @@ int vigil_q8_program_create(const struct vigil_graph *g, enum vigil_q8_requant r
 	p->graph = g;
 	p->requant = requant;
 	p->fast = !(getenv("VIGIL_Q8_REFERENCE") && *getenv("VIGIL_Q8_REFERENCE") == '1');
-#if VIGIL_Q8_HAVE_AVX2
-	p->avx2 = p->fast && (vigil_cpu_features() & VIGIL_CPU_AVX2);
 	p->dw_mode = DW_AUTO;
 	if (getenv("VIGIL_Q8_DW") && strcmp(getenv("VIGIL_Q8_DW"), "int") == 0)
 		p->dw_mode = DW_INT;
 	else if (getenv("VIGIL_Q8_DW") && strcmp(getenv("VIGIL_Q8_DW"), "float") == 0)
 		p->dw_mode = DW_FLOAT;
-	if (p->avx2 && (vigil_cpu_features() & VIGIL_CPU_AVX512))
-		p->avx512 = vigil_cpu_features() & VIGIL_CPU_AVX512VNNI ? 2 : 1;
-#endif
+	if (p->fast) {
+		const unsigned f = vigil_cpu_features(); /* 0 under VIGIL_FORCE_C=1 */
+
+		if (VIGIL_Q8_HAVE_AVX2 && (f & VIGIL_CPU_AVX512VNNI))
+			p->isa = Q8_AVX512VNNI;
+		else if (VIGIL_Q8_HAVE_AVX2 && (f & VIGIL_CPU_AVX512))
+			p->isa = Q8_AVX512;
+		else if (VIGIL_Q8_HAVE_AVX2 && (f & VIGIL_CPU_AVX2))
+			p->isa = Q8_AVX2;
+		else if (VIGIL_Q8_HAVE_NEON && (f & VIGIL_CPU_NEON))
+			p->isa = Q8_NEON;
+	}
 	log_kernels_once(p);
 	p->steps = calloc(g->n_ops ? g->n_ops : 1, sizeof(*p->steps));
 	p->offset = calloc(g->n_tensors ? g->n_tensors : 1, sizeof(*p->offset));
@@ -531,14 +548,22 @@ const char *vigil_q8_program_op_path(const struct vigil_q8_program *p, int i)
 		const int direct =
 		    s->a.conv.kh == 1 && s->a.conv.kw == 1 && s->a.conv.stride_h == 1 && s->a.conv.stride_w == 1;
 
-		if (p->avx512)
-			return p->avx512 == 2 ? direct ? "avx512vnni gemm 1x1" : "avx512vnni gemm im2col"
-			       : direct       ? "avx512 gemm 1x1"
-					      : "avx512 gemm im2col";
-		return direct ? "avx2 gemm 1x1" : "avx2 gemm im2col";
+		static const char *const names[][2] = {
+			{ "c", "c" },
+			{ "avx2 gemm im2col", "avx2 gemm 1x1" },
+			{ "avx512 gemm im2col", "avx512 gemm 1x1" },
+			{ "avx512vnni gemm im2col", "avx512vnni gemm 1x1" },
+			{ "neon gemm im2col", "neon gemm 1x1" },
+		};
+
+		return names[p->isa][direct];
 	}
-	if (s->has_dw)
-		return p->avx512 == 2 ? "avx512vnni depthwise" : p->avx512 ? "avx512 depthwise" : "avx2 depthwise";
+	if (s->has_dw) {
+		static const char *const names[] = { "c", "avx2 depthwise", "avx512 depthwise", "avx512vnni depthwise",
+						     "neon depthwise" };
+
+		return names[p->isa];
+	}
 #if VIGIL_Q8_HAVE_AVX2
 	if (s->has_dwf)
 		return strcmp(s->dwf.k->isa, "avx512") == 0 ? "f32-exact dw avx512"
@@ -560,16 +585,21 @@ void *vigil_q8_program_tensor(const struct vigil_q8_program *p, void *arena, int
 static int run_op(const struct vigil_q8_program *p, void *arena, struct vigil_pool *pool, int i);
 static double now_ms(void);
 
-#if VIGIL_Q8_HAVE_AVX2
+#if Q8_SIMD
 static void run_dw_int(const struct vigil_q8_program *p, const struct q8_step *s, const struct vigil_q8_conv_args *a,
 		       const void *zeros, int y0, int y1)
 {
-	if (p->avx512 == 2)
+#if VIGIL_Q8_HAVE_AVX2
+	if (p->isa == Q8_AVX512VNNI)
 		vigil_q8_dwconv__avx512vnni(a, &s->dw, zeros, y0, y1);
-	else if (p->avx512)
+	else if (p->isa == Q8_AVX512)
 		vigil_q8_dwconv__avx512(a, &s->dw, zeros, y0, y1);
 	else
 		vigil_q8_dwconv__avx2(a, &s->dw, zeros, y0, y1);
+#else
+	(void)p;
+	vigil_q8_dwconv__neon(a, &s->dw, zeros, y0, y1);
+#endif
 }
 
 struct conv_task {
@@ -595,20 +625,27 @@ static void conv_task(void *ctx, int task, int n_tasks)
 	if (t->s->has_gemm) {
 		void *scratch = t->arena + t->p->scratch_offset + (size_t)task * t->p->scratch_bytes;
 
-		if (t->p->avx512 == 2)
+#if VIGIL_Q8_HAVE_AVX2
+		if (t->p->isa == Q8_AVX512VNNI)
 			vigil_q8_conv_gemm__avx512vnni(&t->a, &t->s->gemm, scratch, u0, u1);
-		else if (t->p->avx512)
+		else if (t->p->isa == Q8_AVX512)
 			vigil_q8_conv_gemm__avx512(&t->a, &t->s->gemm, scratch, u0, u1);
 		else
 			vigil_q8_conv_gemm__avx2(&t->a, &t->s->gemm, scratch, u0, u1);
+#else
+		vigil_q8_conv_gemm__neon(&t->a, &t->s->gemm, scratch, u0, u1);
+#endif
+#if VIGIL_Q8_HAVE_AVX2
 	} else if (t->s->has_dwf) {
 		vigil_q8_dwconv_f32__avx2(&t->a, &t->s->dwf,
 					  t->arena + t->p->scratch_offset + (size_t)task * t->p->scratch_bytes, u0, u1);
+#endif
 	} else {
 		run_dw_int(t->p, t->s, &t->a, t->arena + t->p->zeros_offset, u0, u1);
 	}
 }
 
+#if VIGIL_Q8_HAVE_AVX2
 /* The integer and the float depthwise kernels give the same bytes; which is faster depends on the layer's shape and
  * the CPU (on a Zen 3 the float kernels win on wide stride-1 layers, the integer ones on stride 2 and at 19x19 and
  * below), so each layer takes the faster by measurement when the program is made: both kernels, three times each
@@ -653,9 +690,11 @@ static int dw_faster(const struct vigil_q8_program *p, const struct q8_step *s)
 	return best_float < best_int ? DW_FLOAT : DW_INT;
 }
 
+#endif
+
 /* Splits one convolution over the pool: output pixels (GEMM) or rows (depthwise); one task per thread, so that the
  * task index picks the thread's scratch. Small layers stay on fewer threads. */
-static void run_conv_avx2(const struct vigil_q8_program *p, const struct q8_step *s, const struct vigil_q8_conv_args *a,
+static void run_conv_simd(const struct vigil_q8_program *p, const struct q8_step *s, const struct vigil_q8_conv_args *a,
 			  void *arena, struct vigil_pool *pool)
 {
 	struct conv_task t = { p, s, *a, arena, s->has_gemm ? a->out_h * a->out_w : a->out_h };
@@ -733,9 +772,9 @@ static int run_op(const struct vigil_q8_program *p, void *arena, struct vigil_po
 
 			a.input = in;
 			a.output = out;
-#if VIGIL_Q8_HAVE_AVX2
+#if Q8_SIMD
 			if (s->has_gemm || s->has_dw || s->has_dwf) {
-				run_conv_avx2(p, s, &a, arena, pool);
+				run_conv_simd(p, s, &a, arena, pool);
 				break;
 			}
 #else
@@ -780,10 +819,10 @@ static int run_op(const struct vigil_q8_program *p, void *arena, struct vigil_po
 			for (int k = 0; k < op->n_inputs; k++)
 				ins[k].data = vigil_q8_program_tensor(p, arena, op->inputs[k]);
 #if VIGIL_Q8_HAVE_AVX2
-			if (p->avx2 && s->is_signed)
+			if (p->isa != Q8_C && s->is_signed)
 				vigil_i8_concat__avx2(ins, op->n_inputs, s->a.concat.outer, o->quant.scale,
 						      o->quant.zero_point, out);
-			else if (p->avx2)
+			else if (p->isa != Q8_C)
 				vigil_u8_concat__avx2(ins, op->n_inputs, s->a.concat.outer, o->quant.scale,
 						      o->quant.zero_point, out);
 			else

@@ -87,13 +87,14 @@ step "aarch64 cross build + tests under qemu"
 # Emulation is ~10-50x slower: the suites that exercise the kernels and the engine on aarch64 code run here
 # (kernel_sets: NEON and C against the reference; parity: the face models against the TFLite tensors with
 # NEON, 1/2/4 threads, and with VIGIL_FORCE_C=1; golden detections; prep_kernels: the NEON preprocessing rows
-# against the C reference); the pixel-format, image-file and
+# against the C reference; q8_simd: the NEON quantized kernels against the C reference; quant: coco-ssd bit-exact
+# with TFLite on the NEON quantized kernels); the pixel-format, image-file and
 # allocation suites are architecture-neutral and run natively above.
 [ -f build-aarch64/build.ninja ] || meson setup build-aarch64 --cross-file scripts/cross/aarch64-linux-gnu.ini \
   -Dgstreamer=disabled >/dev/null
 if meson compile -C build-aarch64 && file -L build-aarch64/tests/test_kernels | grep -q 'ARM aarch64'; then
   meson test -C build-aarch64 --print-errorlogs --timeout-multiplier 3 kernels kernel_sets prep_kernels postprocess \
-    parity parity_force_c golden example_api || true
+    parity parity_force_c golden example_api q8_simd quant || true
   count_results build-aarch64
 else
   echo "aarch64 cross build failed (or did not produce aarch64 binaries)" >&2

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0
- * Generated tests of the AVX2 and AVX-512 quantized kernels (accel/cpu/kernels_q8_avx2.c, kernels_q8_avx512.c)
- * against the C reference (kernels_q8_c.c): random shapes (odd widths, channel counts that are not multiples of 8
- * or 16), strides, dilations, padding, random scales and zero points, both requantizations, activation ranges that saturate at 0/255 and
- * -128/127, whole and split pixel/row ranges (as threads split them). Outputs must be identical byte for byte.
- * The seed is printed; VIGIL_TEST_SEED=N replays a run. On a CPU without AVX2 the suite fails (x86-64 CI machines
- * have it); the AVX-512 variants run where the CPU has them and are reported as not run elsewhere. Built on x86-64
- * only (tests/meson.build): elsewhere the engine runs the C kernels. */
+ * Generated tests of the optimised quantized kernels (x86-64: kernels_q8_avx2.c, kernels_q8_avx512.c; aarch64:
+ * kernels_q8_neon.c) against the C reference (kernels_q8_c.c): random shapes (odd widths, channel counts that are
+ * not multiples of 8 or 16), strides, dilations, padding, random scales and zero points, both requantizations,
+ * activation ranges that saturate at 0/255 and -128/127, whole and split pixel/row ranges (as threads split them).
+ * Outputs must be identical byte for byte. The seed is printed; VIGIL_TEST_SEED=N replays a run. On an x86-64 CPU
+ * without AVX2 the suite fails (x86-64 CI machines have it); the AVX-512 variants run where the CPU has them and
+ * are reported as not run elsewhere. On aarch64 (CI: under qemu-aarch64) the NEON kernels, always present. */
 #include <check.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -18,9 +18,11 @@
 #include "kernels_q8.h"
 #include "testutil.h"
 
-#if !VIGIL_Q8_HAVE_AVX2
-#error "test_q8_simd tests the x86-64 AVX2 kernels"
+#if !VIGIL_Q8_HAVE_AVX2 && !VIGIL_Q8_HAVE_NEON
+#error "test_q8_simd tests the x86-64 (AVX2, AVX-512) and aarch64 (NEON) quantized kernels"
 #endif
+
+#define CASES 300 /* per kernel variant (about 3 s under qemu-aarch64) */
 
 static uint64_t seed = 0x5eed0001;
 
@@ -136,34 +138,56 @@ static void describe(char *s, size_t n, const struct vigil_q8_conv_args *a, int 
 		 a->act_min, a->act_max, a->fp32_scale ? "fp32" : "fixedpoint", a->bias ? "yes" : "no");
 }
 
-/* The convolution kernels: AVX2 always (x86-64 CI machines have it), the AVX-512 ones on a CPU that has them. */
+/* The kernel variants: AVX2 always on x86-64 (its CI machines have it), the AVX-512 ones on a CPU that has them;
+ * NEON on aarch64. */
 typedef void (*gemm_fn)(const struct vigil_q8_conv_args *, const struct vigil_q8_gemm *, void *, int, int);
-struct gemm_variant {
+typedef void (*dw_fn)(const struct vigil_q8_conv_args *, const struct vigil_q8_dw *, const void *, int, int);
+typedef void (*requant_fn)(const int32_t *, int, int, const struct vigil_q8_requant_vec *, void *);
+struct variant {
 	const char *name;
-	gemm_fn run;
-	int mr, nr;
+	gemm_fn gemm;
+	dw_fn dw;
+	requant_fn requant;
+	struct vigil_q8_gemm_shape shape;
 	int usable;
 };
 
-static int gemm_variants(struct gemm_variant *v)
+static int variants(struct variant *v)
 {
+#if VIGIL_Q8_HAVE_AVX2
 	const int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
 			   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
 
-	v[0] = (struct gemm_variant){ "avx2", vigil_q8_conv_gemm__avx2, VIGIL_Q8_GEMM_MR, VIGIL_Q8_GEMM_NR, 1 };
-	v[1] = (struct gemm_variant){ "avx512", vigil_q8_conv_gemm__avx512, VIGIL_Q8_GEMM512_MR, VIGIL_Q8_GEMM512_NR,
-				      avx512 };
-	v[2] = (struct gemm_variant){ "avx512vnni", vigil_q8_conv_gemm__avx512vnni, VIGIL_Q8_GEMM512_MR,
-				      VIGIL_Q8_GEMM512_NR, avx512 && __builtin_cpu_supports("avx512vnni") };
+	ck_assert_msg(__builtin_cpu_supports("avx2"), "this x86-64 CPU has no AVX2: the AVX2 kernels cannot be tested");
+	v[0] = (struct variant){
+		"avx2", vigil_q8_conv_gemm__avx2, vigil_q8_dwconv__avx2, vigil_q8_requant__avx2, VIGIL_Q8_GEMM_AVX2, 1
+	};
+	v[1] = (struct variant){ "avx512",
+				 vigil_q8_conv_gemm__avx512,
+				 vigil_q8_dwconv__avx512,
+				 vigil_q8_requant__avx512,
+				 VIGIL_Q8_GEMM_AVX512,
+				 avx512 };
+	v[2] = (struct variant){ "avx512vnni",
+				 vigil_q8_conv_gemm__avx512vnni,
+				 vigil_q8_dwconv__avx512vnni,
+				 vigil_q8_requant__avx512,
+				 VIGIL_Q8_GEMM_AVX512,
+				 avx512 && __builtin_cpu_supports("avx512vnni") };
 	return 3;
+#else
+	v[0] = (struct variant){
+		"neon", vigil_q8_conv_gemm__neon, vigil_q8_dwconv__neon, vigil_q8_requant__neon, VIGIL_Q8_GEMM_NEON, 1
+	};
+	return 1;
+#endif
 }
 
 START_TEST(test_gemm_random)
 {
-	struct gemm_variant v[3];
-	const int nv = gemm_variants(v);
+	struct variant v[3];
+	const int nv = variants(v);
 
-	ck_assert_msg(__builtin_cpu_supports("avx2"), "this x86-64 CPU has no AVX2: the AVX2 kernels cannot be tested");
 	for (int vi = 0; vi < nv; vi++) {
 		uint64_t st = seed + 1;
 
@@ -171,7 +195,7 @@ START_TEST(test_gemm_random)
 			printf("q8 gemm %s: this CPU lacks it, not run\n", v[vi].name);
 			continue;
 		}
-		for (int iter = 0; iter < 300; iter++) {
+		for (int iter = 0; iter < CASES; iter++) {
 			const int is_signed = iter % 2;
 			struct vigil_q8_conv_args a;
 			struct case_buf b;
@@ -184,16 +208,16 @@ START_TEST(test_gemm_random)
 			describe(what, sizeof(what), &a, is_signed);
 			a.output = b.o1;
 			(is_signed ? vigil_i8_conv2d__c : vigil_u8_conv2d__c)(&a);
-			ck_assert_int_eq(vigil_q8_gemm_pack(&a, is_signed, v[vi].mr, v[vi].nr, &g), 0);
+			ck_assert_int_eq(vigil_q8_gemm_pack(&a, is_signed, v[vi].shape, &g), 0);
 			scratch = aligned_alloc(64, vigil_q8_gemm_scratch_bytes(&g));
 			ck_assert(scratch != NULL);
 			a.output = b.o2;
 			memset(b.o2, 0xa5, (size_t)a.out_h * a.out_w * a.out_c);
 			/* whole range, or split at a multiple of a micro-tile as threads split it */
-			split = rnd(&st, 0, 1) ? 0 : rnd(&st, 0, a.out_h * a.out_w / v[vi].mr) * v[vi].mr;
+			split = rnd(&st, 0, 1) ? 0 : rnd(&st, 0, a.out_h * a.out_w / v[vi].shape.mr) * v[vi].shape.mr;
 			if (split)
-				v[vi].run(&a, &g, scratch, 0, split);
-			v[vi].run(&a, &g, scratch, split, a.out_h * a.out_w);
+				v[vi].gemm(&a, &g, scratch, 0, split);
+			v[vi].gemm(&a, &g, scratch, split, a.out_h * a.out_w);
 			for (size_t i = 0; i < (size_t)a.out_h * a.out_w * a.out_c; i++)
 				ck_assert_msg(((uint8_t *)b.o1)[i] == ((uint8_t *)b.o2)[i],
 					      "seed %" PRIu64
@@ -205,20 +229,16 @@ START_TEST(test_gemm_random)
 			vigil_q8_gemm_free(&g);
 			free_case(&b);
 		}
-		printf("q8 gemm %s: 300 random convolutions identical to the C reference\n", v[vi].name);
+		printf("q8 gemm %s: %d random convolutions identical to the C reference\n", v[vi].name, CASES);
 	}
 }
 END_TEST
 
-typedef void (*dw_fn)(const struct vigil_q8_conv_args *, const struct vigil_q8_dw *, const void *, int, int);
-
 START_TEST(test_dw_random)
 {
-	struct gemm_variant v[3];
-	const dw_fn run[3] = { vigil_q8_dwconv__avx2, vigil_q8_dwconv__avx512, vigil_q8_dwconv__avx512vnni };
-	const int nv = gemm_variants(v);
+	struct variant v[3];
+	const int nv = variants(v);
 
-	ck_assert_msg(__builtin_cpu_supports("avx2"), "this x86-64 CPU has no AVX2: the AVX2 kernels cannot be tested");
 	for (int vi = 0; vi < nv; vi++) {
 		uint64_t st = seed + 2;
 
@@ -226,7 +246,7 @@ START_TEST(test_dw_random)
 			printf("q8 depthwise %s: this CPU lacks it, not run\n", v[vi].name);
 			continue;
 		}
-		for (int iter = 0; iter < 300; iter++) {
+		for (int iter = 0; iter < CASES; iter++) {
 			const int is_signed = iter % 2;
 			struct vigil_q8_conv_args a;
 			struct case_buf b;
@@ -244,8 +264,8 @@ START_TEST(test_dw_random)
 			a.output = b.o2;
 			memset(b.o2, 0xa5, (size_t)a.out_h * a.out_w * a.out_c);
 			split = rnd(&st, 0, a.out_h);
-			run[vi](&a, &d, zeros, 0, split);
-			run[vi](&a, &d, zeros, split, a.out_h);
+			v[vi].dw(&a, &d, zeros, 0, split);
+			v[vi].dw(&a, &d, zeros, split, a.out_h);
 			for (size_t i = 0; i < (size_t)a.out_h * a.out_w * a.out_c; i++)
 				ck_assert_msg(((uint8_t *)b.o1)[i] == ((uint8_t *)b.o2)[i],
 					      "seed %" PRIu64
@@ -256,11 +276,13 @@ START_TEST(test_dw_random)
 			vigil_q8_dw_free(&d);
 			free_case(&b);
 		}
-		printf("q8 depthwise %s: 300 random depthwise convolutions identical to the C reference\n", v[vi].name);
+		printf("q8 depthwise %s: %d random depthwise convolutions identical to the C reference\n", v[vi].name,
+		       CASES);
 	}
 }
 END_TEST
 
+#if VIGIL_Q8_HAVE_AVX2
 /* Depthwise on the float kernels: every float kernel set this CPU runs (AVX-512, AVX2, the emulated 16-lane set,
  * the C reference), with one to many output rows per band; and the refusal of a convolution whose partial sums
  * could leave float's exact integers. */
@@ -323,6 +345,8 @@ START_TEST(test_dwf_random)
 }
 END_TEST
 
+#endif
+
 /* The vector requantization against the scalar formulas over the whole int32 range of accumulators, multipliers
  * and shifts, including TFLite's rounding edge cases (ties, negative ties, INT32_MIN * INT32_MIN saturation,
  * shifts 0 and 31, left shifts that wrap). */
@@ -349,13 +373,13 @@ START_TEST(test_requant_edges)
 	int32_t bias[N], mult[N], lsh[N], rsh[N], acc[N];
 	float fs[N];
 	struct vigil_q8_requant_vec rq = { bias, NULL, mult, lsh, rsh, 0, 0, 255, 0 };
-	struct gemm_variant v[3];
-	/* every other pair of iterations goes through the AVX-512 requantization where the CPU has it */
-	const int avx512 = (gemm_variants(v), v[1].usable);
+	struct variant v[3];
+	const int nv = variants(v);
 
-	ck_assert_msg(__builtin_cpu_supports("avx2"), "this x86-64 CPU has no AVX2: the AVX2 kernels cannot be tested");
 	for (int iter = 0; iter < 4000; iter++) {
 		const int n = rnd(&st, 1, N), fp32 = iter % 2;
+		/* pairs of iterations (both requantizations) go through each variant the CPU has in turn */
+		const struct variant *var = v[(iter / 2) % nv].usable ? &v[(iter / 2) % nv] : &v[0];
 		uint8_t got[N];
 
 		rq.is_signed = rnd(&st, 0, 1);
@@ -378,10 +402,7 @@ START_TEST(test_requant_edges)
 			rsh[i] = shift > 0 ? 0 : -shift;
 			fs[i] = rnd(&st, 0, 1) ? rnd_f(&st, 1e-6f, 1e-2f) : rnd_f(&st, 0.01f, 3.0f);
 		}
-		if (avx512 && iter % 4 >= 2)
-			vigil_q8_requant__avx512(acc, 0, n, &rq, got);
-		else
-			vigil_q8_requant__avx2(acc, 0, n, &rq, got);
+		var->requant(acc, 0, n, &rq, got);
 		for (int i = 0; i < n; i++) {
 			const int32_t x = acc[i] + bias[i];
 			int32_t want;
@@ -398,18 +419,18 @@ START_TEST(test_requant_edges)
 				want = (int32_t)q;
 			}
 			want = want < rq.act_min ? rq.act_min : want > rq.act_max ? rq.act_max : want;
-			ck_assert_msg((rq.is_signed ? (int32_t)(int8_t)got[i] : (int32_t)got[i]) == want,
-				      "seed %" PRIu64
-				      " iter %d (%s) lane %d: acc %d mult %d shift %d/%d scale %.9g zp %d act "
-				      "%d..%d: want %d got %d",
-				      seed, iter, avx512 && iter % 4 >= 2 ? "avx512" : "avx2", i, x, mult[i], lsh[i],
-				      rsh[i], (double)fs[i], rq.output_offset, rq.act_min, rq.act_max, want,
-				      rq.is_signed ? (int32_t)(int8_t)got[i] : (int32_t)got[i]);
+			ck_assert_msg(
+			    (rq.is_signed ? (int32_t)(int8_t)got[i] : (int32_t)got[i]) == want,
+			    "seed %" PRIu64 " iter %d (%s) lane %d: acc %d mult %d shift %d/%d scale %.9g zp %d act "
+			    "%d..%d: want %d got %d",
+			    seed, iter, var->name, i, x, mult[i], lsh[i], rsh[i], (double)fs[i], rq.output_offset,
+			    rq.act_min, rq.act_max, want, rq.is_signed ? (int32_t)(int8_t)got[i] : (int32_t)got[i]);
 		}
 	}
 }
 END_TEST
 
+#if VIGIL_Q8_HAVE_AVX2
 /* CONCATENATION with rescaling: random scales/zero points (some inputs equal to the output's: copied), block lengths
  * not multiples of 8, values mapped past both ends of the type (saturation), ties of roundf. */
 START_TEST(test_concat_random)
@@ -463,10 +484,12 @@ START_TEST(test_concat_random)
 }
 END_TEST
 
+#endif
+
 int main(void)
 {
 	Suite *s = suite_create("q8_simd");
-	TCase *tc = tcase_create("avx2");
+	TCase *tc = tcase_create("kernels");
 	const char *env = getenv("VIGIL_TEST_SEED");
 
 	if (env && *env)
@@ -475,9 +498,11 @@ int main(void)
 	fflush(stdout);
 	tcase_add_test(tc, test_gemm_random);
 	tcase_add_test(tc, test_dw_random);
-	tcase_add_test(tc, test_dwf_random);
 	tcase_add_test(tc, test_requant_edges);
+#if VIGIL_Q8_HAVE_AVX2
+	tcase_add_test(tc, test_dwf_random);
 	tcase_add_test(tc, test_concat_random);
+#endif
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	return tu_run(s, CK_FORK);

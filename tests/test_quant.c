@@ -12,6 +12,7 @@
 
 #include "engine_q8.h"
 #include "flatbuf.h"
+#include "kernels.h"
 #include "kernels_q8.h"
 #include "testutil.h"
 #include "threadpool.h"
@@ -685,6 +686,45 @@ START_TEST(test_fast_kernels_identical)
 END_TEST
 
 /* The whole model through the reference kernels only (VIGIL_Q8_REFERENCE=1) is bit-exact too. */
+/* Every convolution of the model takes the optimised kernels of the CPU (the bit-exact tests above then test them):
+ * NEON on aarch64, the best of AVX2/AVX-512 on x86-64; the C kernels under VIGIL_FORCE_C=1 (quant_force_c) or where
+ * VIGIL_CPU_DISABLE leaves none. */
+START_TEST(test_ssd_kernel_paths)
+{
+	struct vigil_q8_program *p;
+	struct vigil_graph g;
+	size_t n;
+	uint8_t *model = read_model(&n);
+	const int forced = getenv("VIGIL_FORCE_C") && strcmp(getenv("VIGIL_FORCE_C"), "1") == 0;
+	const unsigned f = vigil_cpu_features();
+	const char *isa = f & VIGIL_CPU_AVX512VNNI ? "avx512vnni "
+			  : f & VIGIL_CPU_AVX512   ? "avx512 "
+			  : f & VIGIL_CPU_AVX2     ? "avx2 "
+			  : f & VIGIL_CPU_NEON     ? "neon "
+						   : NULL;
+	int convs = 0;
+
+	ck_assert_int_eq(vigil_tflite_import(model, n, SSD_MODEL, &g), 0);
+	ck_assert_int_eq(vigil_q8_program_create(&g, VIGIL_Q8_REQUANT_FP32, &p), 0);
+	for (int i = 0; i < vigil_q8_program_n_ops(p); i++) {
+		const char *path = vigil_q8_program_op_path(p, i);
+
+		if (g.ops[i].kind != VIGIL_OP_CONV2D && g.ops[i].kind != VIGIL_OP_DWCONV2D)
+			continue;
+		convs++;
+		if (forced || !isa)
+			ck_assert_msg(strncmp(path, "c", 1) == 0, "op %d: %s under VIGIL_FORCE_C=1", i, path);
+		else if (g.ops[i].kind == VIGIL_OP_CONV2D || strncmp(path, "f32-exact dw", 12) != 0)
+			ck_assert_msg(strncmp(path, isa, strlen(isa)) == 0, "op %d: %s, expected the %skernels", i,
+				      path, isa);
+	}
+	ck_assert_int_gt(convs, 30);
+	vigil_q8_program_destroy(p);
+	vigil_graph_free(&g);
+	free(model);
+}
+END_TEST
+
 START_TEST(test_ssd_reference_kernels)
 {
 	struct vigil_q8_program *p;
@@ -818,6 +858,7 @@ int main(void)
 	tcase_set_timeout(model, 300);
 	tcase_add_test(model, test_detector_coco_ssd);
 	tcase_add_test(model, test_ssd_threads);
+	tcase_add_test(model, test_ssd_kernel_paths);
 #ifndef VIGIL_TEST_SANITIZED
 	tcase_add_test(model, test_ssd_reference_kernels); /* the reference kernels are slow under ASan */
 #endif

@@ -95,10 +95,17 @@ void vigil_u8_dwconv2d_m1__c(const struct vigil_q8_conv_args *a, int32_t *acc);
 #define VIGIL_Q8_HAVE_AVX2 0
 #endif
 
-/* ---- AVX2 fast path (x86-64): bit-identical to the __c kernels above -------------------------------------------
- * All products are exact int32 sums of (x - zx) * (w - zw) on vpmaddwd (int16 pairs, never vpmaddubsw, which
- * saturates): the activation zero point is subtracted while the activations are widened to int16, the weight zero
- * point when the weights are packed at load, so no correction term is needed and padding (x = zx) contributes 0. */
+#if defined(__aarch64__) && defined(__GNUC__)
+#define VIGIL_Q8_HAVE_NEON 1
+#else
+#define VIGIL_Q8_HAVE_NEON 0
+#endif
+
+/* ---- optimised kernels (AVX2, AVX-512, NEON): bit-identical to the __c kernels above -----------------------------
+ * All products are exact int32 sums of (x - zx) * (w - zw) on int16 operands (x86: vpmaddwd pairs, never
+ * vpmaddubsw, which saturates; NEON: smlal by element): the activation zero point is subtracted while the
+ * activations are widened to int16, the weight zero point when the weights are packed at load (kernels_q8_pack.c,
+ * the same on every architecture), so no correction term is needed and padding (x = zx) contributes 0. */
 
 /* Per-output-channel epilogue shared by the GEMM and depthwise kernels, padded to a multiple of 16 channels. */
 struct vigil_q8_requant_vec {
@@ -110,22 +117,36 @@ struct vigil_q8_requant_vec {
 	int32_t output_offset, act_min, act_max;
 	int is_signed;
 };
+/* Fills @p rq for the n channels of @p a, zero padded to np (a multiple of 16); allocates. 0 or -ENOMEM. */
+int vigil_q8_requant_vec_init(const struct vigil_q8_conv_args *a, int is_signed, int n, int np,
+			      struct vigil_q8_requant_vec *rq);
+void vigil_q8_requant_vec_free(struct vigil_q8_requant_vec *rq);
 
-/* Weights of a convolution packed for a GEMM micro-kernel of mr pixels x nr channels: K = kh*kw*in_c rounded up to
- * even (kp), out_c rounded up to nr (np); panel layout [np/nr][kp/2][nr][2] int16 holding w - zw (zero padded).
- * Pixel ranges given to a kernel should start at multiples of mr (one micro-tile). The AVX2 kernel takes
- * VIGIL_Q8_GEMM_MR x VIGIL_Q8_GEMM_NR panels, the AVX-512 ones VIGIL_Q8_GEMM512_MR x VIGIL_Q8_GEMM512_NR. */
+/* Weights of a convolution packed for a GEMM micro-kernel of mr pixels x nr channels: K = kh*kw*in_c rounded up to a
+ * multiple of kb (kp), out_c rounded up to nr (np); panel layout [np/nr][kp/kg][nr][kg] int16 holding w - zw (zero
+ * padded): kg = 2 gives the int16 pairs of x86's vpmaddwd, kg = 1 one k per row for NEON's multiply-accumulate by
+ * element. Pixel ranges given to a kernel should start at multiples of mr (one micro-tile). Each kernel names its
+ * shape below. */
+struct vigil_q8_gemm_shape {
+	int mr, nr, kg, kb;
+};
 #define VIGIL_Q8_GEMM_MR 4
 #define VIGIL_Q8_GEMM_NR 24
 #define VIGIL_Q8_GEMM512_MR 6
 #define VIGIL_Q8_GEMM512_NR 48
+#define VIGIL_Q8_GEMM_NEON_MR 8
+#define VIGIL_Q8_GEMM_NEON_NR 8
+#define VIGIL_Q8_GEMM_AVX2 ((struct vigil_q8_gemm_shape){ VIGIL_Q8_GEMM_MR, VIGIL_Q8_GEMM_NR, 2, 2 })
+#define VIGIL_Q8_GEMM_AVX512 ((struct vigil_q8_gemm_shape){ VIGIL_Q8_GEMM512_MR, VIGIL_Q8_GEMM512_NR, 2, 2 })
+#define VIGIL_Q8_GEMM_NEON ((struct vigil_q8_gemm_shape){ VIGIL_Q8_GEMM_NEON_MR, VIGIL_Q8_GEMM_NEON_NR, 1, 8 })
 struct vigil_q8_gemm {
-	int k, kp, n, np, mr, nr;
+	int k, kp, n, np, mr, nr, kg;
 	int16_t *w;
 	struct vigil_q8_requant_vec rq;
 };
 /* Packs the weights and epilogue of @p a (OHWI weights, uint8 or int8 by @p is_signed); allocates. 0 or -ENOMEM. */
-int vigil_q8_gemm_pack(const struct vigil_q8_conv_args *a, int is_signed, int mr, int nr, struct vigil_q8_gemm *g);
+int vigil_q8_gemm_pack(const struct vigil_q8_conv_args *a, int is_signed, struct vigil_q8_gemm_shape shape,
+		       struct vigil_q8_gemm *g);
 void vigil_q8_gemm_free(struct vigil_q8_gemm *g);
 /* Scratch bytes one caller of a GEMM kernel needs (the int16 activation tile), and the tile's pixels. */
 size_t vigil_q8_gemm_scratch_bytes(const struct vigil_q8_gemm *g);
@@ -133,16 +154,22 @@ int vigil_q8_gemm_tile_pixels(const struct vigil_q8_gemm *g);
 /* Output pixels [p0, p1) of any convolution (1x1 read directly, others gathered im2col-style one tile at a time). */
 void vigil_q8_conv_gemm__avx2(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, void *scratch, int p0,
 			      int p1);
-/* The activation tile of output pixels p..p+rows-1: kp int16 per pixel (x - zx, 0 outside the image), zero rows up
- * to rows_pad. */
+/* The activation tile of output pixels p..p+rows-1: kp int16 per pixel (x - zx, 0 outside the image and past k),
+ * zero rows up to rows_pad (kernels_q8_rows.h). */
 void vigil_q8_pack_rows__avx2(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, int p, int rows,
 			      int rows_pad, int16_t *dst);
 /* AVX-512 F+BW (16 int32 lanes; vpmaddwd + vpaddd) and AVX-512 VNNI (vpdpwssd: the same exact int16 pair products,
- * accumulated in one instruction) on VIGIL_Q8_GEMM512 panels. */
+ * accumulated in one instruction) on VIGIL_Q8_GEMM_AVX512 panels. */
 void vigil_q8_conv_gemm__avx512(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, void *scratch,
 				int p0, int p1);
 void vigil_q8_conv_gemm__avx512vnni(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, void *scratch,
 				    int p0, int p1);
+
+/* NEON (ARMv8.0 AdvSIMD) on VIGIL_Q8_GEMM_NEON panels: 8 pixels x 8 channels, smlal/smlal2 by element. */
+void vigil_q8_conv_gemm__neon(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, void *scratch, int p0,
+			      int p1);
+void vigil_q8_pack_rows__neon(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, int p, int rows,
+			      int rows_pad, int16_t *dst);
 
 /* Depthwise convolution with depth multiplier 1 and at most VIGIL_Q8_DW_MAX_TAPS taps: taps paired, [ceil(kh*kw/2)][cp][2] int16 holding w - zw. */
 struct vigil_q8_dw {
@@ -161,6 +188,9 @@ void vigil_q8_dwconv__avx512(const struct vigil_q8_conv_args *a, const struct vi
 			     int y1);
 void vigil_q8_dwconv__avx512vnni(const struct vigil_q8_conv_args *a, const struct vigil_q8_dw *d, const void *zeros,
 				 int y0, int y1);
+/* The same on NEON (16 channels per step, the paired taps split by vld2). */
+void vigil_q8_dwconv__neon(const struct vigil_q8_conv_args *a, const struct vigil_q8_dw *d, const void *zeros, int y0,
+			   int y1);
 
 /* Depthwise convolution on the float kernels (kernels.h), exactly. With x - zx and w - zw in -255..255, every
  * product is an integer below 2^16 and every partial sum of a channel is an integer of magnitude at most
@@ -182,6 +212,8 @@ struct vigil_q8_dwf {
 int vigil_q8_dwf_pack(const struct vigil_q8_conv_args *a, int is_signed, const struct vigil_f32_kernels *k,
 		      struct vigil_q8_dwf *d);
 void vigil_q8_dwf_free(struct vigil_q8_dwf *d);
+/* the scratch: the band's float input (this many floats, a multiple of 64 bytes), then its float output */
+size_t vigil_q8_dwf_in_floats(const struct vigil_q8_conv_args *a, const struct vigil_q8_dwf *d);
 size_t vigil_q8_dwf_scratch_bytes(const struct vigil_q8_conv_args *a, const struct vigil_q8_dwf *d);
 /* Output rows [y0, y1). */
 void vigil_q8_dwconv_f32__avx2(const struct vigil_q8_conv_args *a, const struct vigil_q8_dwf *d, void *scratch, int y0,
@@ -190,6 +222,7 @@ void vigil_q8_dwconv_f32__avx2(const struct vigil_q8_conv_args *a, const struct 
 /* n accumulators of channels c0.. requantized with the epilogue (exposed for tests; n any). */
 void vigil_q8_requant__avx2(const int32_t *acc, int c0, int n, const struct vigil_q8_requant_vec *rq, void *out);
 void vigil_q8_requant__avx512(const int32_t *acc, int c0, int n, const struct vigil_q8_requant_vec *rq, void *out);
+void vigil_q8_requant__neon(const int32_t *acc, int c0, int n, const struct vigil_q8_requant_vec *rq, void *out);
 
 /* Pooling: padded positions are skipped; average = (sum +- count/2) / count (TFLite's rounding). */
 struct vigil_q8_pool_args {

@@ -10,7 +10,6 @@
 #include "kernels.h"
 
 #if VIGIL_Q8_HAVE_AVX2
-#include <errno.h>
 #include <immintrin.h>
 #include <math.h>
 #include <stdlib.h>
@@ -18,65 +17,8 @@
 
 #define MR VIGIL_Q8_GEMM_MR /* output pixels per micro-tile */
 #define NR VIGIL_Q8_GEMM_NR /* output channels per micro-tile (three int32 vectors) */
-#define DW_CP 16            /* depthwise channels padded to a multiple of this */
-#define TILE_BYTES 49152    /* int16 activation tile: MR-multiple pixels x kp, kept in L1/L2 */
 /* no fma: the float requantization must stay a separate multiply and add/clamp, as in the reference */
 #define AVX2 __attribute__((target("avx2")))
-
-static size_t round_up(size_t v, size_t m)
-{
-	return (v + m - 1) / m * m;
-}
-
-static void *alloc_zero(size_t bytes)
-{
-	void *p = aligned_alloc(64, round_up(bytes ? bytes : 1, 64));
-
-	if (p)
-		memset(p, 0, round_up(bytes ? bytes : 1, 64));
-	return p;
-}
-
-static void requant_vec_free(struct vigil_q8_requant_vec *rq)
-{
-	free(rq->bias);
-	free(rq->fscale);
-	free(rq->mult);
-	free(rq->lshift);
-	free(rq->rshift);
-	memset(rq, 0, sizeof(*rq));
-}
-
-static int requant_vec_init(const struct vigil_q8_conv_args *a, int is_signed, int n, int np,
-			    struct vigil_q8_requant_vec *rq)
-{
-	memset(rq, 0, sizeof(*rq));
-	rq->bias = alloc_zero((size_t)np * sizeof(int32_t));
-	rq->mult = alloc_zero((size_t)np * sizeof(int32_t));
-	rq->lshift = alloc_zero((size_t)np * sizeof(int32_t));
-	rq->rshift = alloc_zero((size_t)np * sizeof(int32_t));
-	if (a->fp32_scale)
-		rq->fscale = alloc_zero((size_t)np * sizeof(float));
-	if (!rq->bias || !rq->mult || !rq->lshift || !rq->rshift || (a->fp32_scale && !rq->fscale)) {
-		requant_vec_free(rq);
-		return -ENOMEM;
-	}
-	for (int c = 0; c < n; c++) {
-		rq->bias[c] = a->bias ? a->bias[c] : 0;
-		if (a->fp32_scale)
-			rq->fscale[c] = a->fp32_scale[c];
-		if (a->multiplier) {
-			rq->mult[c] = a->multiplier[c];
-			rq->lshift[c] = a->shift[c] > 0 ? a->shift[c] : 0;
-			rq->rshift[c] = a->shift[c] > 0 ? 0 : -a->shift[c];
-		}
-	}
-	rq->output_offset = a->output_offset;
-	rq->act_min = a->act_min;
-	rq->act_max = a->act_max;
-	rq->is_signed = is_signed;
-	return 0;
-}
 
 /* ---- requantization ------------------------------------------------------------------------------------------ */
 
@@ -169,52 +111,6 @@ AVX2 void vigil_q8_requant__avx2(const int32_t *acc, int c0, int n, const struct
 
 /* ---- GEMM for convolutions ----------------------------------------------------------------------------------- */
 
-int vigil_q8_gemm_pack(const struct vigil_q8_conv_args *a, int is_signed, int mr, int nr, struct vigil_q8_gemm *g)
-{
-	const int8_t *ws = a->weights;
-	const uint8_t *wu = a->weights;
-
-	memset(g, 0, sizeof(*g));
-	g->mr = mr;
-	g->nr = nr;
-	g->k = a->kh * a->kw * a->in_c;
-	g->kp = (int)round_up((size_t)g->k, 2);
-	g->n = a->out_c;
-	g->np = (int)round_up((size_t)g->n, (size_t)nr);
-	g->w = alloc_zero((size_t)g->np * g->kp * sizeof(int16_t));
-	if (!g->w || requant_vec_init(a, is_signed, g->n, g->np, &g->rq) < 0) {
-		vigil_q8_gemm_free(g);
-		return -ENOMEM;
-	}
-	for (int o = 0; o < g->n; o++)
-		for (int k = 0; k < g->k; k++) {
-			const size_t src = (size_t)o * g->k + k;
-			const int32_t w = (is_signed ? (int32_t)ws[src] : (int32_t)wu[src]) + a->weights_offset;
-
-			g->w[(((size_t)(o / nr) * (g->kp / 2) + k / 2) * nr + o % nr) * 2 + k % 2] = (int16_t)w;
-		}
-	return 0;
-}
-
-void vigil_q8_gemm_free(struct vigil_q8_gemm *g)
-{
-	free(g->w);
-	requant_vec_free(&g->rq);
-	memset(g, 0, sizeof(*g));
-}
-
-int vigil_q8_gemm_tile_pixels(const struct vigil_q8_gemm *g)
-{
-	const int t = TILE_BYTES / (g->kp * 2) / g->mr * g->mr;
-
-	return t < g->mr ? g->mr : t;
-}
-
-size_t vigil_q8_gemm_scratch_bytes(const struct vigil_q8_gemm *g)
-{
-	return round_up((size_t)vigil_q8_gemm_tile_pixels(g) * g->kp * sizeof(int16_t), 64);
-}
-
 /* dst[i] = src[i] + xo as int16 */
 static inline AVX2 void widen(const void *src, int16_t *dst, int n, int32_t xo, int is_signed)
 {
@@ -241,56 +137,13 @@ static inline AVX2 void widen(const void *src, int16_t *dst, int n, int32_t xo, 
 		dst[i] = (int16_t)((is_signed ? (int32_t)(int8_t)s[i] : (int32_t)s[i]) + xo);
 }
 
-/* Rows of the activation tile for output pixels p..p+rows-1 (then zero rows up to rows_pad): the kh*kw*in_c inputs
- * of each pixel minus the zero point, 0 where the window leaves the image (as the reference skips those taps). */
-AVX2 void vigil_q8_pack_rows__avx2(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, int p, int rows,
-				   int rows_pad, int16_t *dst)
-{
-	const uint8_t *in = a->input;
-	const size_t ic = (size_t)a->in_c;
-	const int sg = g->rq.is_signed;
-	const int direct = a->kh == 1 && a->kw == 1 && a->stride_h == 1 && a->stride_w == 1 && a->pad_top == 0 &&
-			   a->pad_left == 0 && a->in_w == a->out_w && a->in_h == a->out_h;
-
-	for (int r = 0; r < rows; r++, dst += g->kp) {
-		const int q = p + r, oy = q / a->out_w, ox = q % a->out_w;
-		const int y0 = oy * a->stride_h - a->pad_top, x0 = ox * a->stride_w - a->pad_left;
-		int16_t *d = dst;
-
-		if (direct) {
-			widen(in + (size_t)q * ic, d, (int)ic, a->input_offset, sg);
-			d += ic;
-		} else {
-			for (int ky = 0; ky < a->kh; ky++) {
-				const int y = y0 + ky * a->dil_h;
-				const int x_last = x0 + (a->kw - 1) * a->dil_w;
-
-				if (y < 0 || y >= a->in_h) {
-					memset(d, 0, (size_t)a->kw * ic * sizeof(int16_t));
-					d += (size_t)a->kw * ic;
-				} else if (a->dil_w == 1 && x0 >= 0 && x_last < a->in_w) {
-					widen(in + ((size_t)y * a->in_w + x0) * ic, d, (int)(a->kw * ic),
-					      a->input_offset, sg);
-					d += (size_t)a->kw * ic;
-				} else {
-					for (int kx = 0; kx < a->kw; kx++, d += ic) {
-						const int x = x0 + kx * a->dil_w;
-
-						if (x < 0 || x >= a->in_w)
-							memset(d, 0, ic * sizeof(int16_t));
-						else
-							widen(in + ((size_t)y * a->in_w + x) * ic, d, (int)ic,
-							      a->input_offset, sg);
-					}
-				}
-			}
-		}
-		if (g->kp > g->k)
-			*d = 0;
-	}
-	if (rows_pad > rows)
-		memset(dst, 0, (size_t)(rows_pad - rows) * g->kp * sizeof(int16_t));
-}
+#define PR_NAME vigil_q8_pack_rows__avx2
+#define PR_TARGET AVX2
+#define PR_WIDEN widen
+#include "kernels_q8_rows.h"
+#undef PR_NAME
+#undef PR_TARGET
+#undef PR_WIDEN
 
 #define BCAST(i) _mm256_set1_epi32(load32(a + (size_t)(i)*kp + 2 * q))
 #define STEP(i, c0, c1, c2)                                                                                            \
@@ -348,65 +201,21 @@ static inline AVX2 void micro(const int16_t *a, int kp, const int16_t *w, const 
 	}
 }
 
-AVX2 void vigil_q8_conv_gemm__avx2(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, void *scratch,
-				   int p0, int p1)
-{
-	const int tp = vigil_q8_gemm_tile_pixels(g);
-	int16_t *tile = scratch;
-	uint8_t *out = a->output;
-
-	for (int t0 = p0; t0 < p1; t0 += tp) {
-		const int rows = p1 - t0 < tp ? p1 - t0 : tp;
-
-		vigil_q8_pack_rows__avx2(a, g, t0, rows, (int)round_up((size_t)rows, MR), tile);
-		for (int pn = 0; pn < g->np / NR; pn++) {
-			const int c = pn * NR, cols = g->n - c < NR ? g->n - c : NR;
-			const int16_t *w = g->w + (size_t)pn * (g->kp / 2) * NR * 2;
-
-			for (int i = 0; i < rows; i += MR)
-				micro(tile + (size_t)i * g->kp, g->kp, w, &g->rq, c, rows - i < MR ? rows - i : MR,
-				      cols, out + (size_t)(t0 + i) * g->n + c, (size_t)g->n);
-		}
-	}
-}
+#define GD_NAME vigil_q8_conv_gemm__avx2
+#define GD_TARGET AVX2
+#define GD_PACK_ROWS vigil_q8_pack_rows__avx2
+#define GD_MICRO micro
+#define GD_MR MR
+#define GD_NR NR
+#include "kernels_q8_gemmdrv.h"
+#undef GD_NAME
+#undef GD_TARGET
+#undef GD_PACK_ROWS
+#undef GD_MICRO
+#undef GD_MR
+#undef GD_NR
 
 /* ---- depthwise ----------------------------------------------------------------------------------------------- */
-
-/* The input offset is folded into the bias: sum_t (x + xo) * w' = sum_t x * w' + xo * sum_t w' (w' = w + wo), so the
- * kernel multiplies raw inputs; a padded tap reads the zero point (x = -xo), which contributes x * w' + xo * w' = 0
- * as the reference's skipped tap does. */
-int vigil_q8_dw_pack(const struct vigil_q8_conv_args *a, int is_signed, struct vigil_q8_dw *d)
-{
-	const int8_t *ws = a->weights;
-	const uint8_t *wu = a->weights;
-
-	memset(d, 0, sizeof(*d));
-	d->c = a->out_c;
-	d->cp = (int)round_up((size_t)d->c, DW_CP);
-	d->taps = a->kh * a->kw;
-	d->pairs = (d->taps + 1) / 2;
-	d->w = alloc_zero((size_t)d->pairs * d->cp * 2 * sizeof(int16_t));
-	if (!d->w || requant_vec_init(a, is_signed, d->c, d->cp, &d->rq) < 0) {
-		vigil_q8_dw_free(d);
-		return -ENOMEM;
-	}
-	for (int t = 0; t < d->taps; t++)
-		for (int c = 0; c < d->c; c++) {
-			const size_t src = (size_t)t * d->c + c;
-			const int32_t w = (is_signed ? (int32_t)ws[src] : (int32_t)wu[src]) + a->weights_offset;
-
-			d->w[((size_t)(t / 2) * d->cp + c) * 2 + t % 2] = (int16_t)w;
-			d->rq.bias[c] += a->input_offset * w;
-		}
-	return 0;
-}
-
-void vigil_q8_dw_free(struct vigil_q8_dw *d)
-{
-	free(d->w);
-	requant_vec_free(&d->rq);
-	memset(d, 0, sizeof(*d));
-}
 
 static inline AVX2 __m256i widen16(__m128i v, int sg)
 {
@@ -483,79 +292,6 @@ static inline __attribute__((always_inline)) AVX2 void dw_pixel(const uint8_t *c
 
 /* ---- depthwise on the float kernels --------------------------------------------------------------------------- */
 
-#define DWF_BYTES 196608 /* float input and output of one band: within L2 */
-
-static int dwf_in_rows(const struct vigil_q8_conv_args *a, int band)
-{
-	return (band - 1) * a->stride_h + (a->kh - 1) * a->dil_h + 1;
-}
-
-int vigil_q8_dwf_pack(const struct vigil_q8_conv_args *a, int is_signed, const struct vigil_f32_kernels *k,
-		      struct vigil_q8_dwf *d)
-{
-	const int8_t *ws = a->weights;
-	const uint8_t *wu = a->weights;
-	const int c = a->out_c, taps = a->kh * a->kw;
-	const size_t row_bytes = ((size_t)a->stride_h * a->in_w + a->out_w) * c * sizeof(float);
-	const size_t fixed = (size_t)(a->kh - 1) * a->dil_h * a->in_w * c * sizeof(float);
-
-	memset(d, 0, sizeof(*d));
-	if (a->depth_multiplier != 1)
-		return -EINVAL;
-	for (int ch = 0; ch < c; ch++) {
-		int64_t bound = a->bias ? llabs((long long)a->bias[ch]) : 0;
-
-		for (int t = 0; t < taps; t++) {
-			const size_t src = (size_t)t * c + ch;
-
-			bound +=
-			    255 *
-			    llabs((long long)((is_signed ? (int32_t)ws[src] : (int32_t)wu[src]) + a->weights_offset));
-		}
-		if (bound > (1 << 24))
-			return -ERANGE;
-	}
-	d->c = c;
-	d->k = k;
-	d->w = alloc_zero((size_t)taps * c * sizeof(float));
-	d->bias = alloc_zero((size_t)c * sizeof(float));
-	if (!d->w || !d->bias || requant_vec_init(a, is_signed, c, (int)round_up((size_t)c, 16), &d->rq) < 0)
-		goto oom;
-	memset(d->rq.bias, 0, (size_t)c * sizeof(int32_t));
-	for (int ch = 0; ch < c; ch++)
-		d->bias[ch] = a->bias ? (float)a->bias[ch] : 0.0f;
-	for (int i = 0; i < taps * c; i++)
-		d->w[i] = (float)((is_signed ? (int32_t)ws[i] : (int32_t)wu[i]) + a->weights_offset);
-	if (k->dwconv2d_c_block > 0) {
-		d->packed =
-		    alloc_zero(vigil_f32_dwconv2d_packed_size(c, a->kh, a->kw, k->dwconv2d_c_block) * sizeof(float));
-		if (!d->packed)
-			goto oom;
-		vigil_f32_dwconv2d_pack(d->w, c, a->kh, a->kw, k->dwconv2d_c_block, d->packed);
-	}
-	d->band = DWF_BYTES > fixed ? (int)((DWF_BYTES - fixed) / row_bytes) : 1;
-	d->band = d->band < 1 ? 1 : d->band > a->out_h ? a->out_h : d->band;
-	return 0;
-oom:
-	vigil_q8_dwf_free(d);
-	return -ENOMEM;
-}
-
-void vigil_q8_dwf_free(struct vigil_q8_dwf *d)
-{
-	free(d->w);
-	free(d->packed);
-	free(d->bias);
-	requant_vec_free(&d->rq);
-	memset(d, 0, sizeof(*d));
-}
-
-size_t vigil_q8_dwf_scratch_bytes(const struct vigil_q8_conv_args *a, const struct vigil_q8_dwf *d)
-{
-	return round_up((size_t)dwf_in_rows(a, d->band) * a->in_w * d->c * sizeof(float), 64) +
-	       round_up((size_t)d->band * a->out_w * d->c * sizeof(float), 64);
-}
-
 /* rq8 of exact integer float accumulators (bias included): the fp32 requantization multiplies them as they are */
 static inline AVX2 __m256i rq8f(__m256 acc, const struct vigil_q8_requant_vec *rq, int c)
 {
@@ -592,7 +328,7 @@ AVX2 void vigil_q8_dwconv_f32__avx2(const struct vigil_q8_conv_args *a, const st
 	const size_t c = (size_t)d->c;
 	const int sg = d->rq.is_signed;
 	float *fin = scratch;
-	float *fout = fin + round_up((size_t)dwf_in_rows(a, d->band) * a->in_w * c * sizeof(float), 64) / sizeof(float);
+	float *fout = fin + vigil_q8_dwf_in_floats(a, d);
 
 	for (int b0 = y0; b0 < y1; b0 += d->band) {
 		const int b1 = b0 + d->band < y1 ? b0 + d->band : y1;

@@ -108,8 +108,8 @@ static inline int32_t load32(const int16_t *p)
 #define MADD_ADD(acc, x, w) _mm512_add_epi32((acc), _mm512_madd_epi16((x), (w)))
 #define DPWSSD(acc, x, w) _mm512_dpwssd_epi32((acc), (x), (w))
 
-/* One GEMM per instruction choice: micro-tile (rows x cols valid of MR x NR; rows of @p a with stride kp int16,
- * panel @p w [kp/2][48][2]) and the driver over a pixel range. */
+/* One micro-tile per instruction choice (rows x cols valid of MR x NR; rows of @p a with stride kp int16, panel @p w
+ * [kp/2][48][2]); the driver over a pixel range is kernels_q8_gemmdrv.h's. */
 #define DEFINE_GEMM512(SUFFIX, TARGET, DOT)                                                                            \
 	static inline TARGET void micro_##SUFFIX(const int16_t *a, int kp, const int16_t *w,                           \
 						 const struct vigil_q8_requant_vec *rq, int c, int rows, int cols,     \
@@ -147,33 +147,31 @@ static inline int32_t load32(const int16_t *p)
 			for (int j = 0; j < 3 && 16 * j < cols; j++)                                                   \
 				store16(out + i * out_stride + 16 * j, rq16(acc[i][j], rq, c + 16 * j),                \
 					cols - 16 * j);                                                                \
-	}                                                                                                              \
-                                                                                                                       \
-	TARGET void vigil_q8_conv_gemm__##SUFFIX(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g,    \
-						 void *scratch, int p0, int p1)                                        \
-	{                                                                                                              \
-		const int tp = vigil_q8_gemm_tile_pixels(g);                                                           \
-		int16_t *tile = scratch;                                                                               \
-		uint8_t *out = a->output;                                                                              \
-                                                                                                                       \
-		for (int t0 = p0; t0 < p1; t0 += tp) {                                                                 \
-			const int rows = p1 - t0 < tp ? p1 - t0 : tp;                                                  \
-                                                                                                                       \
-			vigil_q8_pack_rows__avx2(a, g, t0, rows, (rows + MR - 1) / MR * MR, tile);                     \
-			for (int pn = 0; pn < g->np / NR; pn++) {                                                      \
-				const int c = pn * NR, cols = g->n - c < NR ? g->n - c : NR;                           \
-				const int16_t *w = g->w + (size_t)pn * (g->kp / 2) * NR * 2;                           \
-                                                                                                                       \
-				for (int i = 0; i < rows; i += MR)                                                     \
-					micro_##SUFFIX(tile + (size_t)i * g->kp, g->kp, w, &g->rq, c,                  \
-						       rows - i < MR ? rows - i : MR, cols,                            \
-						       out + (size_t)(t0 + i) * g->n + c, (size_t)g->n);               \
-			}                                                                                              \
-		}                                                                                                      \
 	}
 
 DEFINE_GEMM512(avx512, T512, MADD_ADD)
 DEFINE_GEMM512(avx512vnni, T512VNNI, DPWSSD)
+
+#define GD_PACK_ROWS vigil_q8_pack_rows__avx2
+#define GD_MR MR
+#define GD_NR NR
+#define GD_NAME vigil_q8_conv_gemm__avx512
+#define GD_TARGET T512
+#define GD_MICRO micro_avx512
+#include "kernels_q8_gemmdrv.h"
+#undef GD_NAME
+#undef GD_TARGET
+#undef GD_MICRO
+#define GD_NAME vigil_q8_conv_gemm__avx512vnni
+#define GD_TARGET T512VNNI
+#define GD_MICRO micro_avx512vnni
+#include "kernels_q8_gemmdrv.h"
+#undef GD_NAME
+#undef GD_TARGET
+#undef GD_MICRO
+#undef GD_PACK_ROWS
+#undef GD_MR
+#undef GD_NR
 
 /* ---- depthwise ----------------------------------------------------------------------------------------------- */
 
