@@ -22,8 +22,8 @@
 #define Q8_SIMD (VIGIL_Q8_HAVE_AVX2 || VIGIL_Q8_HAVE_NEON)
 
 /* The quantized convolution kernel sets, worst first (names as logged and in vigil_q8_program_op_path) */
-enum q8_isa { Q8_C, Q8_AVX2, Q8_AVX512, Q8_AVX512VNNI, Q8_NEON };
-static const char *const q8_isa_name[] = { "c", "avx2", "avx512", "avx512vnni", "neon" };
+enum q8_isa { Q8_C, Q8_AVX2, Q8_AVX512, Q8_AVX512VNNI, Q8_NEON, Q8_NEONDOT };
+static const char *const q8_isa_name[] = { "c", "avx2", "avx512", "avx512vnni", "neon", "neon dotprod" };
 
 struct q8_step {
 	const struct vigil_op *op;
@@ -170,9 +170,10 @@ static int prepare_conv(struct vigil_q8_program *p, struct q8_step *s)
 #if Q8_SIMD
 	/* weights are [oc][kh][kw][in_c]: one row of K = kh*kw*in_c per output channel */
 	if (p->isa != Q8_C && !dw) {
-		const struct vigil_q8_gemm_shape shape = p->isa == Q8_NEON   ? VIGIL_Q8_GEMM_NEON
-							 : p->isa == Q8_AVX2 ? VIGIL_Q8_GEMM_AVX2
-									     : VIGIL_Q8_GEMM_AVX512;
+		const struct vigil_q8_gemm_shape shape = p->isa == Q8_NEONDOT ? VIGIL_Q8_GEMM_NEONDOT
+							 : p->isa == Q8_NEON  ? VIGIL_Q8_GEMM_NEON
+							 : p->isa == Q8_AVX2  ? VIGIL_Q8_GEMM_AVX2
+									      : VIGIL_Q8_GEMM_AVX512;
 
 		if (vigil_q8_gemm_pack(a, s->is_signed, shape, &s->gemm) < 0)
 			return -ENOMEM;
@@ -488,6 +489,8 @@ int vigil_q8_program_create(const struct vigil_graph *g, enum vigil_q8_requant r
 			p->isa = Q8_AVX512;
 		else if (VIGIL_Q8_HAVE_AVX2 && (f & VIGIL_CPU_AVX2))
 			p->isa = Q8_AVX2;
+		else if (VIGIL_Q8_HAVE_NEON && (f & VIGIL_CPU_DOTPROD))
+			p->isa = Q8_NEONDOT;
 		else if (VIGIL_Q8_HAVE_NEON && (f & VIGIL_CPU_NEON))
 			p->isa = Q8_NEON;
 	}
@@ -554,12 +557,17 @@ const char *vigil_q8_program_op_path(const struct vigil_q8_program *p, int i)
 			{ "avx512 gemm im2col", "avx512 gemm 1x1" },
 			{ "avx512vnni gemm im2col", "avx512vnni gemm 1x1" },
 			{ "neon gemm im2col", "neon gemm 1x1" },
+			{ "neon dotprod gemm im2col", "neon dotprod gemm 1x1" },
 		};
 
 		return names[p->isa][direct];
 	}
 	if (s->has_dw) {
-		static const char *const names[] = { "c", "avx2 depthwise", "avx512 depthwise", "avx512vnni depthwise",
+		static const char *const names[] = { "c",
+						     "avx2 depthwise",
+						     "avx512 depthwise",
+						     "avx512vnni depthwise",
+						     "neon depthwise",
 						     "neon depthwise" };
 
 		return names[p->isa];
@@ -633,7 +641,10 @@ static void conv_task(void *ctx, int task, int n_tasks)
 		else
 			vigil_q8_conv_gemm__avx2(&t->a, &t->s->gemm, scratch, u0, u1);
 #else
-		vigil_q8_conv_gemm__neon(&t->a, &t->s->gemm, scratch, u0, u1);
+		if (t->p->isa == Q8_NEONDOT)
+			vigil_q8_conv_gemm__neondot(&t->a, &t->s->gemm, scratch, u0, u1);
+		else
+			vigil_q8_conv_gemm__neon(&t->a, &t->s->gemm, scratch, u0, u1);
 #endif
 #if VIGIL_Q8_HAVE_AVX2
 	} else if (t->s->has_dwf) {

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Instructions per frame on aarch64 code, NEON kernels against the C reference (VIGIL_FORCE_C=1).
+# Instructions per frame on aarch64 code, for three kernel sets: the C reference (VIGIL_FORCE_C=1), NEON on
+# ARMv8.0 as a Cortex-A53 runs it (VIGIL_CPU_DISABLE=dotprod), and NEON with the ARMv8.2 dot product (the quantized
+# GEMM's SDOT/UDOT kernels; qemu -cpu max has it; the float models run the same kernels as on ARMv8.0).
 # Timings under emulation mean nothing, so this counts the guest instructions qemu-aarch64 executes, with
 # the TCG plugin scripts/qemu/insn_count.c (built here for the host; Debian's qemu-user supports plugins
 # but ships none). `vigil bench` runs the whole detect path on its synthetic 1920x1080 NV12 frame
@@ -44,17 +46,23 @@ gcc -O2 -Wall -Wextra -Wno-unused-parameter -shared -fPIC -o "$plugin" scripts/q
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vigil-insn-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-# count MODEL FORCE_C TIMED: per-function counts of one run into $tmp/MODEL.FORCE_C.TIMED
+# count MODEL SET TIMED: per-function counts of one run into $tmp/MODEL.SET.TIMED
 count() {
-  VIGIL_FORCE_C=$2 qemu-aarch64 -L / -plugin "$plugin,out=$tmp/$1.$2.$3" "$build_dir/pipeline/vigil" bench \
+  local env=()
+  case "$2" in
+    c) env=(VIGIL_FORCE_C=1) ;;
+    neon) env=(VIGIL_CPU_DISABLE=dotprod) ;;
+    dotprod) env=() ;;
+  esac
+  env "${env[@]}" qemu-aarch64 -L / -cpu max -plugin "$plugin,out=$tmp/$1.$2.$3" "$build_dir/pipeline/vigil" bench \
     --model "$1" --warmup 1 --iterations "$3" --threads 1 --json >/dev/null
 }
 
 echo "aarch64 instructions per frame (qemu-aarch64 $(qemu-aarch64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p'), $(aarch64-linux-gnu-gcc -dumpfullversion), $build_dir, 1920x1080 NV12 -> detections, 1 thread, $frames frames)"
 for m in $models; do
-  for fc in 0 1; do
-    count "$m" "$fc" 1
-    count "$m" "$fc" $((1 + frames))
+  for set in dotprod neon c; do
+    count "$m" "$set" 1
+    count "$m" "$set" $((1 + frames))
   done
 done
 
@@ -62,7 +70,15 @@ python3 - "$tmp" "$frames" $models <<'PY'
 import sys
 
 tmp, frames, models = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-families = ["conv2d", "dwconv2d", "maxpool2d", "add", "clamp", "resize_bilinear"]
+# kernel families by function-name prefix: the float kernels, and the quantized ones (optimised and reference)
+families = {
+    "conv2d": ["vigil_f32_conv2d__", "vigil_q8_conv_gemm__", "vigil_q8_gemm_micro__", "vigil_q8_pack_rows__",
+               "pack_rows_dot", "vigil_u8_conv2d__", "vigil_i8_conv2d__"],
+    "dwconv2d": ["vigil_f32_dwconv2d__", "vigil_q8_dwconv", "vigil_q8_dw_pixel__", "vigil_u8_dwconv2d",
+                 "vigil_i8_dwconv2d"],
+}
+for f in ["maxpool2d", "add", "clamp", "resize_bilinear"]:
+    families[f] = [f"vigil_f32_{f}__"]
 
 
 def read(path):
@@ -73,22 +89,24 @@ def read(path):
     return counts
 
 
-def per_frame(model, fc):
-    a, b = read(f"{tmp}/{model}.{fc}.1"), read(f"{tmp}/{model}.{fc}.{1 + frames}")
+def per_frame(model, kset):
+    a, b = read(f"{tmp}/{model}.{kset}.1"), read(f"{tmp}/{model}.{kset}.{1 + frames}")
     d = {k: (b.get(k, 0) - a.get(k, 0)) / frames for k in set(a) | set(b)}
     out = {"total": d.pop("total")}
-    for f in families:
-        out[f] = sum(v for k, v in d.items() if k.startswith(f"vigil_f32_{f}__"))
+    for f, prefixes in families.items():
+        out[f] = sum(v for k, v in d.items() if any(k.startswith(p) for p in prefixes))
     out["other"] = out["total"] - sum(out[f] for f in families)
     return out
 
 
-cols = ["total"] + families + ["other"]
+cols = ["total"] + list(families) + ["other"]
 print()
-print(f"{'model':<11} {'kernels':<8}" + "".join(f" {c:>15}" for c in cols))
+print(f"{'model':<11} {'kernels':<10}" + "".join(f" {c:>15}" for c in cols))
 for m in models:
-    neon, c = per_frame(m, 0), per_frame(m, 1)
-    for name, r in (("neon", neon), ("c", c)):
-        print(f"{m:<11} {name:<8}" + "".join(f" {r[k] / 1e6:14.2f}M" for k in cols))
-    print(f"{m:<11} {'c/neon':<8}" + "".join(f" {c[k] / neon[k]:14.2f}x" if neon[k] else f" {'-':>15}" for k in cols))
+    r = {k: per_frame(m, k) for k in ("dotprod", "neon", "c")}
+    for name in ("dotprod", "neon", "c"):
+        print(f"{m:<11} {name:<10}" + "".join(f" {r[name][k] / 1e6:14.2f}M" for k in cols))
+    for num, den in (("c", "neon"), ("neon", "dotprod")):
+        print(f"{m:<11} {num + '/' + den:<10}" +
+              "".join(f" {r[num][k] / r[den][k]:14.2f}x" if r[den][k] else f" {'-':>15}" for k in cols))
 PY

@@ -88,13 +88,14 @@ step "aarch64 cross build + tests under qemu"
 # (kernel_sets: NEON and C against the reference; parity: the face models against the TFLite tensors with
 # NEON, 1/2/4 threads, and with VIGIL_FORCE_C=1; golden detections; prep_kernels: the NEON preprocessing rows
 # against the C reference; q8_simd: the NEON quantized kernels against the C reference; quant: coco-ssd bit-exact
-# with TFLite on the NEON quantized kernels); the pixel-format, image-file and
-# allocation suites are architecture-neutral and run natively above.
+# with TFLite on the NEON quantized kernels, the GEMM's dot-product ones (qemu -cpu max has ARMv8.2's SDOT/UDOT;
+# VIGIL_TEST_REQUIRE_DOTPROD makes their absence a failure) and, as quant_armv80, the ARMv8.0 ones a Cortex-A53
+# runs); the pixel-format, image-file and allocation suites are architecture-neutral and run natively above.
 [ -f build-aarch64/build.ninja ] || meson setup build-aarch64 --cross-file scripts/cross/aarch64-linux-gnu.ini \
   -Dgstreamer=disabled >/dev/null
 if meson compile -C build-aarch64 && file -L build-aarch64/tests/test_kernels | grep -q 'ARM aarch64'; then
-  meson test -C build-aarch64 --print-errorlogs --timeout-multiplier 3 kernels kernel_sets prep_kernels postprocess \
-    parity parity_force_c golden example_api q8_simd quant || true
+  VIGIL_TEST_REQUIRE_DOTPROD=1 meson test -C build-aarch64 --print-errorlogs --timeout-multiplier 3 kernels \
+    kernel_sets prep_kernels postprocess parity parity_force_c golden example_api q8_simd quant quant_armv80 || true
   count_results build-aarch64
 else
   echo "aarch64 cross build failed (or did not produce aarch64 binaries)" >&2

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0
  * Generated tests of the optimised quantized kernels (x86-64: kernels_q8_avx2.c, kernels_q8_avx512.c; aarch64:
- * kernels_q8_neon.c) against the C reference (kernels_q8_c.c): random shapes (odd widths, channel counts that are
+ * kernels_q8_neon.c, kernels_q8_neondot.c) against the C reference (kernels_q8_c.c): random shapes (odd widths, channel counts that are
  * not multiples of 8 or 16), strides, dilations, padding, random scales and zero points, both requantizations,
  * activation ranges that saturate at 0/255 and -128/127, whole and split pixel/row ranges (as threads split them).
  * Outputs must be identical byte for byte. The seed is printed; VIGIL_TEST_SEED=N replays a run. On an x86-64 CPU
  * without AVX2 the suite fails (x86-64 CI machines have it); the AVX-512 variants run where the CPU has them and
- * are reported as not run elsewhere. On aarch64 (CI: under qemu-aarch64) the NEON kernels, always present. */
+ * are reported as not run elsewhere. On aarch64 (CI: under qemu-aarch64 -cpu max) the NEON kernels, always present,
+ * and the dot-product GEMM where the CPU has it (required when VIGIL_TEST_REQUIRE_DOTPROD=1). */
 #include <check.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -176,10 +177,19 @@ static int variants(struct variant *v)
 				 avx512 && __builtin_cpu_supports("avx512vnni") };
 	return 3;
 #else
+	/* the dot-product GEMM needs ARMv8.2's SDOT/UDOT: CI's qemu-aarch64 runs -cpu max, which has them, and sets
+	 * VIGIL_TEST_REQUIRE_DOTPROD=1 so that a CPU model without them fails rather than skips */
+	const int dot = (vigil_cpu_features() & VIGIL_CPU_DOTPROD) != 0;
+
+	ck_assert_msg(dot || !getenv("VIGIL_TEST_REQUIRE_DOTPROD"),
+		      "VIGIL_TEST_REQUIRE_DOTPROD is set but this CPU has no dot product (HWCAP_ASIMDDP)");
 	v[0] = (struct variant){
 		"neon", vigil_q8_conv_gemm__neon, vigil_q8_dwconv__neon, vigil_q8_requant__neon, VIGIL_Q8_GEMM_NEON, 1
 	};
-	return 1;
+	/* its depthwise and requantization are the ARMv8.0 ones */
+	v[1] = (struct variant){ "neon dotprod",         vigil_q8_conv_gemm__neondot, vigil_q8_dwconv__neon,
+				 vigil_q8_requant__neon, VIGIL_Q8_GEMM_NEONDOT,       dot };
+	return 2;
 #endif
 }
 
@@ -242,6 +252,8 @@ START_TEST(test_dw_random)
 	for (int vi = 0; vi < nv; vi++) {
 		uint64_t st = seed + 2;
 
+		if (vi > 0 && v[vi].dw == v[vi - 1].dw) /* neon dotprod: the ARMv8.0 depthwise, tested above */
+			continue;
 		if (!v[vi].usable) {
 			printf("q8 depthwise %s: this CPU lacks it, not run\n", v[vi].name);
 			continue;

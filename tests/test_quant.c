@@ -687,7 +687,7 @@ END_TEST
 
 /* The whole model through the reference kernels only (VIGIL_Q8_REFERENCE=1) is bit-exact too. */
 /* Every convolution of the model takes the optimised kernels of the CPU (the bit-exact tests above then test them):
- * NEON on aarch64, the best of AVX2/AVX-512 on x86-64; the C kernels under VIGIL_FORCE_C=1 (quant_force_c) or where
+ * NEON on aarch64 (the GEMM on the dot-product kernels where the CPU has them), the best of AVX2/AVX-512 on x86-64; the C kernels under VIGIL_FORCE_C=1 (quant_force_c) or where
  * VIGIL_CPU_DISABLE leaves none. */
 START_TEST(test_ssd_kernel_paths)
 {
@@ -702,6 +702,8 @@ START_TEST(test_ssd_kernel_paths)
 			  : f & VIGIL_CPU_AVX2     ? "avx2 "
 			  : f & VIGIL_CPU_NEON     ? "neon "
 						   : NULL;
+	/* the GEMM's dot-product kernels where the CPU has them (qemu-aarch64 -cpu max; VIGIL_CPU_DISABLE=dotprod not) */
+	const char *gemm = f & VIGIL_CPU_DOTPROD ? "neon dotprod gemm" : f & VIGIL_CPU_NEON ? "neon gemm" : isa;
 	int convs = 0;
 
 	ck_assert_int_eq(vigil_tflite_import(model, n, SSD_MODEL, &g), 0);
@@ -714,7 +716,10 @@ START_TEST(test_ssd_kernel_paths)
 		convs++;
 		if (forced || !isa)
 			ck_assert_msg(strncmp(path, "c", 1) == 0, "op %d: %s under VIGIL_FORCE_C=1", i, path);
-		else if (g.ops[i].kind == VIGIL_OP_CONV2D || strncmp(path, "f32-exact dw", 12) != 0)
+		else if (g.ops[i].kind == VIGIL_OP_CONV2D)
+			ck_assert_msg(strncmp(path, gemm, strlen(gemm)) == 0, "op %d: %s, expected the %s kernels", i,
+				      path, gemm);
+		else if (strncmp(path, "f32-exact dw", 12) != 0)
 			ck_assert_msg(strncmp(path, isa, strlen(isa)) == 0, "op %d: %s, expected the %skernels", i,
 				      path, isa);
 	}

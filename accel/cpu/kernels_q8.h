@@ -105,7 +105,9 @@ void vigil_u8_dwconv2d_m1__c(const struct vigil_q8_conv_args *a, int32_t *acc);
  * All products are exact int32 sums of (x - zx) * (w - zw) on int16 operands (x86: vpmaddwd pairs, never
  * vpmaddubsw, which saturates; NEON: smlal by element): the activation zero point is subtracted while the
  * activations are widened to int16, the weight zero point when the weights are packed at load (kernels_q8_pack.c,
- * the same on every architecture), so no correction term is needed and padding (x = zx) contributes 0. */
+ * the same on every architecture), so no correction term is needed and padding (x = zx) contributes 0. The one
+ * exception is the dot-product GEMM (ARMv8.2 SDOT/UDOT), which multiplies raw bytes and corrects exactly after the
+ * sums (struct vigil_q8_gemm). */
 
 /* Per-output-channel epilogue shared by the GEMM and depthwise kernels, padded to a multiple of 16 channels. */
 struct vigil_q8_requant_vec {
@@ -123,12 +125,13 @@ int vigil_q8_requant_vec_init(const struct vigil_q8_conv_args *a, int is_signed,
 void vigil_q8_requant_vec_free(struct vigil_q8_requant_vec *rq);
 
 /* Weights of a convolution packed for a GEMM micro-kernel of mr pixels x nr channels: K = kh*kw*in_c rounded up to a
- * multiple of kb (kp), out_c rounded up to nr (np); panel layout [np/nr][kp/kg][nr][kg] int16 holding w - zw (zero
- * padded): kg = 2 gives the int16 pairs of x86's vpmaddwd, kg = 1 one k per row for NEON's multiply-accumulate by
- * element. Pixel ranges given to a kernel should start at multiples of mr (one micro-tile). Each kernel names its
- * shape below. */
+ * multiple of kb (kp), out_c rounded up to nr (np); panel layout [np/nr][kp/kg][nr][kg] holding, zero padded, either
+ * w - zw as int16 (w; kg = 2 gives the int16 pairs of x86's vpmaddwd, kg = 1 one k per row for NEON's
+ * multiply-accumulate by element) or, for the dot-product kernels (dot = 1), the raw weight bytes (wb; kg = 4, the
+ * groups of SDOT/UDOT). Pixel ranges given to a kernel should start at multiples of mr (one micro-tile). Each kernel
+ * names its shape below. */
 struct vigil_q8_gemm_shape {
-	int mr, nr, kg, kb;
+	int mr, nr, kg, kb, dot;
 };
 #define VIGIL_Q8_GEMM_MR 4
 #define VIGIL_Q8_GEMM_NR 24
@@ -136,19 +139,30 @@ struct vigil_q8_gemm_shape {
 #define VIGIL_Q8_GEMM512_NR 48
 #define VIGIL_Q8_GEMM_NEON_MR 8
 #define VIGIL_Q8_GEMM_NEON_NR 8
-#define VIGIL_Q8_GEMM_AVX2 ((struct vigil_q8_gemm_shape){ VIGIL_Q8_GEMM_MR, VIGIL_Q8_GEMM_NR, 2, 2 })
-#define VIGIL_Q8_GEMM_AVX512 ((struct vigil_q8_gemm_shape){ VIGIL_Q8_GEMM512_MR, VIGIL_Q8_GEMM512_NR, 2, 2 })
-#define VIGIL_Q8_GEMM_NEON ((struct vigil_q8_gemm_shape){ VIGIL_Q8_GEMM_NEON_MR, VIGIL_Q8_GEMM_NEON_NR, 1, 8 })
+#define VIGIL_Q8_GEMM_AVX2 ((struct vigil_q8_gemm_shape){ VIGIL_Q8_GEMM_MR, VIGIL_Q8_GEMM_NR, 2, 2, 0 })
+#define VIGIL_Q8_GEMM_AVX512 ((struct vigil_q8_gemm_shape){ VIGIL_Q8_GEMM512_MR, VIGIL_Q8_GEMM512_NR, 2, 2, 0 })
+#define VIGIL_Q8_GEMM_NEON ((struct vigil_q8_gemm_shape){ VIGIL_Q8_GEMM_NEON_MR, VIGIL_Q8_GEMM_NEON_NR, 1, 8, 0 })
+#define VIGIL_Q8_GEMM_NEONDOT ((struct vigil_q8_gemm_shape){ VIGIL_Q8_GEMM_NEON_MR, VIGIL_Q8_GEMM_NEON_NR, 4, 16, 1 })
+/* The dot-product kernels multiply the raw bytes, unsigned by unsigned (UDOT) or signed by signed (SDOT), and
+ * correct afterwards: with xo = input_offset, wo = weights_offset and K taps (outside ones reading zx = -xo, so that
+ * their exact term (x + xo) * (w + wo) is 0, as the reference skips them),
+ *   sum (x + xo) * (w + wo) = sum x * w + wo * sum x + xo * sum w + K * xo * wo,
+ * where xo * sum w + K * xo * wo is per channel and folded into the bias at load, and wo * sum x is per pixel: each
+ * tile row carries its sum. All of it in wrapping 32-bit arithmetic, whose result modulo 2^32 is the reference's
+ * int32 accumulator. */
 struct vigil_q8_gemm {
-	int k, kp, n, np, mr, nr, kg;
-	int16_t *w;
+	int k, kp, n, np, mr, nr, kg, dot;
+	int row_stride; /* tile elements from one pixel's row to the next: kp, or kp + 16 bytes holding the sum (dot) */
+	int16_t *w;     /* int16 panels, or NULL */
+	uint8_t *wb;    /* byte panels (dot), or NULL */
+	int32_t wo;     /* weights_offset (dot: the per-pixel correction) */
 	struct vigil_q8_requant_vec rq;
 };
 /* Packs the weights and epilogue of @p a (OHWI weights, uint8 or int8 by @p is_signed); allocates. 0 or -ENOMEM. */
 int vigil_q8_gemm_pack(const struct vigil_q8_conv_args *a, int is_signed, struct vigil_q8_gemm_shape shape,
 		       struct vigil_q8_gemm *g);
 void vigil_q8_gemm_free(struct vigil_q8_gemm *g);
-/* Scratch bytes one caller of a GEMM kernel needs (the int16 activation tile), and the tile's pixels. */
+/* Scratch bytes one caller of a GEMM kernel needs (the activation tile), and the tile's pixels. */
 size_t vigil_q8_gemm_scratch_bytes(const struct vigil_q8_gemm *g);
 int vigil_q8_gemm_tile_pixels(const struct vigil_q8_gemm *g);
 /* Output pixels [p0, p1) of any convolution (1x1 read directly, others gathered im2col-style one tile at a time). */
@@ -170,6 +184,11 @@ void vigil_q8_conv_gemm__neon(const struct vigil_q8_conv_args *a, const struct v
 			      int p1);
 void vigil_q8_pack_rows__neon(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, int p, int rows,
 			      int rows_pad, int16_t *dst);
+
+/* NEON with the ARMv8.2 dot product (SDOT/UDOT; HWCAP_ASIMDDP, VIGIL_CPU_DOTPROD) on VIGIL_Q8_GEMM_NEONDOT panels:
+ * 8 pixels x 8 channels, 16 products of 4 byte pairs per instruction; bit-identical to the reference as above. */
+void vigil_q8_conv_gemm__neondot(const struct vigil_q8_conv_args *a, const struct vigil_q8_gemm *g, void *scratch,
+				 int p0, int p1);
 
 /* Depthwise convolution with depth multiplier 1 and at most VIGIL_Q8_DW_MAX_TAPS taps: taps paired, [ceil(kh*kw/2)][cp][2] int16 holding w - zw. */
 struct vigil_q8_dw {

@@ -140,10 +140,10 @@ static inline AVX2 void widen(const void *src, int16_t *dst, int n, int32_t xo, 
 #define PR_NAME vigil_q8_pack_rows__avx2
 #define PR_TARGET AVX2
 #define PR_WIDEN widen
+#define PR_ELEM int16_t
+#define PR_FILL(d, n, xo) memset(d, 0, (n) * sizeof(int16_t))
+#define PR_ROW_END(row, g, sg) (void)0
 #include "kernels_q8_rows.h"
-#undef PR_NAME
-#undef PR_TARGET
-#undef PR_WIDEN
 
 #define BCAST(i) _mm256_set1_epi32(load32(a + (size_t)(i)*kp + 2 * q))
 #define STEP(i, c0, c1, c2)                                                                                            \
@@ -203,17 +203,13 @@ static inline AVX2 void micro(const int16_t *a, int kp, const int16_t *w, const 
 
 #define GD_NAME vigil_q8_conv_gemm__avx2
 #define GD_TARGET AVX2
+#define GD_ELEM int16_t
+#define GD_PANELS(g) ((g)->w)
 #define GD_PACK_ROWS vigil_q8_pack_rows__avx2
-#define GD_MICRO micro
+#define GD_MICRO(a, g, ...) micro(a, (g)->kp, __VA_ARGS__) /* int16 tiles: rows kp apart */
 #define GD_MR MR
 #define GD_NR NR
 #include "kernels_q8_gemmdrv.h"
-#undef GD_NAME
-#undef GD_TARGET
-#undef GD_PACK_ROWS
-#undef GD_MICRO
-#undef GD_MR
-#undef GD_NR
 
 /* ---- depthwise ----------------------------------------------------------------------------------------------- */
 
@@ -257,38 +253,13 @@ static inline __attribute__((always_inline)) AVX2 void dw8(const uint8_t *const 
 	_mm_storel_epi64((__m128i *)(o + c), pack8(rq8(acc, &d->rq, c), sg));
 }
 
-static inline __attribute__((always_inline)) AVX2 void dw_pixel(const uint8_t *const *src, const struct vigil_q8_dw *d,
-								int pairs, int sg, uint8_t *o)
-{
-	int c = 0;
-
-	for (; c + 16 <= d->c; c += 16)
-		dw16(src, d, pairs, c, sg, o);
-	if (c + 8 <= d->c) {
-		dw8(src, d, pairs, c, sg, o);
-		c += 8;
-	}
-	if (c < d->c) {
-		int32_t acc[8] = { 0 };
-		const int c0 = c;
-
-		for (; c < d->c; c++)
-			for (int t = 0; t < d->taps; t++) {
-				const int32_t x = sg ? ((const int8_t *)src[t])[c] : src[t][c];
-
-				acc[c - c0] += x * d->w[((size_t)(t / 2) * d->cp + c) * 2 + t % 2];
-			}
-		vigil_q8_requant__avx2(acc, c0, d->c - c0, &d->rq, o + c0);
-	}
-}
-
 #define DW_NAME vigil_q8_dwconv__avx2
 #define DW_TARGET AVX2
 #define DW_PIXEL dw_pixel
+#define DW_BLOCK16 dw16
+#define DW_BLOCK8 dw8
+#define DW_REQUANT vigil_q8_requant__avx2
 #include "kernels_q8_dwrows.h"
-#undef DW_NAME
-#undef DW_TARGET
-#undef DW_PIXEL
 
 /* ---- depthwise on the float kernels --------------------------------------------------------------------------- */
 

@@ -152,26 +152,24 @@ static inline int32_t load32(const int16_t *p)
 DEFINE_GEMM512(avx512, T512, MADD_ADD)
 DEFINE_GEMM512(avx512vnni, T512VNNI, DPWSSD)
 
+#define GD_ELEM int16_t
+#define GD_PANELS(g) ((g)->w)
 #define GD_PACK_ROWS vigil_q8_pack_rows__avx2
 #define GD_MR MR
 #define GD_NR NR
 #define GD_NAME vigil_q8_conv_gemm__avx512
 #define GD_TARGET T512
-#define GD_MICRO micro_avx512
+#define GD_MICRO(a, g, ...) micro_avx512(a, (g)->kp, __VA_ARGS__) /* int16 tiles: rows kp apart */
 #include "kernels_q8_gemmdrv.h"
-#undef GD_NAME
-#undef GD_TARGET
-#undef GD_MICRO
+#define GD_ELEM int16_t
+#define GD_PANELS(g) ((g)->w)
+#define GD_PACK_ROWS vigil_q8_pack_rows__avx2
+#define GD_MR MR
+#define GD_NR NR
 #define GD_NAME vigil_q8_conv_gemm__avx512vnni
 #define GD_TARGET T512VNNI
-#define GD_MICRO micro_avx512vnni
+#define GD_MICRO(a, g, ...) micro_avx512vnni(a, (g)->kp, __VA_ARGS__) /* int16 tiles: rows kp apart */
 #include "kernels_q8_gemmdrv.h"
-#undef GD_NAME
-#undef GD_TARGET
-#undef GD_MICRO
-#undef GD_PACK_ROWS
-#undef GD_MR
-#undef GD_NR
 
 /* ---- depthwise ----------------------------------------------------------------------------------------------- */
 
@@ -211,16 +209,10 @@ DEFINE_DW512(avx512vnni, T512VNNI, DPWSSD)
 #define DW_TARGET T512
 #define DW_PIXEL dw_pixel_avx512
 #include "kernels_q8_dwrows.h"
-#undef DW_NAME
-#undef DW_TARGET
-#undef DW_PIXEL
 
 #define DW_NAME vigil_q8_dwconv__avx512vnni
 #define DW_TARGET T512VNNI
 #define DW_PIXEL dw_pixel_avx512vnni
 #include "kernels_q8_dwrows.h"
-#undef DW_NAME
-#undef DW_TARGET
-#undef DW_PIXEL
 
 #endif

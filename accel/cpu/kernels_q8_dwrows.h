@@ -1,12 +1,44 @@
 /* SPDX-License-Identifier: Apache-2.0
- * The depthwise convolution's row driver, shared by the AVX2 and AVX-512 quantized kernels: for output rows
+ * The depthwise convolution's row driver, shared by the AVX2, AVX-512 and NEON quantized kernels: for output rows
  * [y0, y1), the input pointer of every tap of every output pixel (the zero-point row @p zeros where a tap leaves the
  * image, and as the partner of an odd last tap, whose packed weight is 0), then one call of the including file's
- * pixel kernel. Included once per variant, with:
+ * pixel kernel. Included once per variant (it #undefs them after), with:
  *   DW_NAME                               the function to define
  *   DW_TARGET                             its target attribute
  *   DW_PIXEL(src, d, pairs, sg, o)        all channels of one output pixel (inlined; pairs is a constant 5 for 3x3)
+ * and, where the ISA works in blocks of 16 and 8 channels (AVX2, NEON), for the template to define DW_PIXEL:
+ *   DW_BLOCK16, DW_BLOCK8                 (src, d, pairs, c, sg, o): 16 / 8 channels from c
+ *   DW_REQUANT                            the ISA's vigil_q8_requant__<isa>, for the last channels (fewer than 8),
+ *                                         summed in scalar code on the packed weights
  */
+#ifdef DW_BLOCK16
+static inline __attribute__((always_inline)) DW_TARGET void DW_PIXEL(const uint8_t *const *src,
+								     const struct vigil_q8_dw *d, int pairs, int sg,
+								     uint8_t *o)
+{
+	int c = 0;
+
+	for (; c + 16 <= d->c; c += 16)
+		DW_BLOCK16(src, d, pairs, c, sg, o);
+	if (c + 8 <= d->c) {
+		DW_BLOCK8(src, d, pairs, c, sg, o);
+		c += 8;
+	}
+	if (c < d->c) {
+		int32_t acc[8] = { 0 };
+		const int c0 = c;
+
+		for (; c < d->c; c++)
+			for (int t = 0; t < d->taps; t++) {
+				const int32_t x = sg ? ((const int8_t *)src[t])[c] : src[t][c];
+
+				acc[c - c0] += x * d->w[((size_t)(t / 2) * d->cp + c) * 2 + t % 2];
+			}
+		DW_REQUANT(acc, c0, d->c - c0, &d->rq, o + c0);
+	}
+}
+#endif
+
 DW_TARGET void DW_NAME(const struct vigil_q8_conv_args *a, const struct vigil_q8_dw *d, const void *zeros, int y0,
 		       int y1)
 {
@@ -59,3 +91,10 @@ DW_TARGET void DW_NAME(const struct vigil_q8_conv_args *a, const struct vigil_q8
 		}
 	}
 }
+
+#undef DW_NAME
+#undef DW_TARGET
+#undef DW_PIXEL
+#undef DW_BLOCK16
+#undef DW_BLOCK8
+#undef DW_REQUANT

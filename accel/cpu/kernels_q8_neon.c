@@ -10,6 +10,7 @@
  * GEMM micro-tile: 8 pixels x 8 channels, 16 int32x4 accumulators; per 8 k, 8 activation vectors (one per pixel)
  * and 8 weight vectors, each weight vector multiplied by one activation lane (by element) into two accumulators. */
 #include "kernels_q8.h"
+#include "kernels_q8_neon.h"
 
 #include <arm_neon.h>
 #include <string.h>
@@ -17,51 +18,6 @@
 #define MR VIGIL_Q8_GEMM_NEON_MR
 #define NR VIGIL_Q8_GEMM_NEON_NR
 #define NOTARGET /* the file is built for ARMv8.0 as a whole */
-
-/* acc (without bias) of channels c..c+3 -> clamped output values as int32 */
-static inline int32x4_t rq4(int32x4_t acc, const struct vigil_q8_requant_vec *rq, int c)
-{
-	const int32x4_t zp = vdupq_n_s32(rq->output_offset);
-	int32x4_t r, neg_e;
-
-	acc = vaddq_s32(acc, vld1q_s32(rq->bias + c));
-	if (rq->fscale) {
-		float32x4_t f = vmulq_f32(vcvtq_f32_s32(acc), vld1q_f32(rq->fscale + c));
-
-		f = vmaxq_f32(f, vdupq_n_f32((float)(rq->act_min - rq->output_offset)));
-		f = vminq_f32(f, vdupq_n_f32((float)(rq->act_max - rq->output_offset)));
-		return vaddq_s32(vcvtnq_s32_f32(f), zp); /* within act_min..act_max already */
-	}
-	r = vshlq_s32(acc, vld1q_s32(rq->lshift + c)); /* wraps as the reference's (uint32) << does */
-	r = vqrdmulhq_s32(r, vld1q_s32(rq->mult + c));
-	neg_e = vnegq_s32(vld1q_s32(rq->rshift + c));
-	/* x & -e has the sign bit exactly when x < 0 and e > 0: then x - 1, so that srshl's ties go away from zero */
-	r = vrshlq_s32(vqaddq_s32(r, vshrq_n_s32(vandq_s32(r, neg_e), 31)), neg_e);
-	r = vaddq_s32(r, zp);
-	r = vmaxq_s32(r, vdupq_n_s32(rq->act_min));
-	return vminq_s32(r, vdupq_n_s32(rq->act_max));
-}
-
-/* 8 in-range int32 -> 8 bytes */
-static inline uint8x8_t pack8(int32x4_t lo, int32x4_t hi, int is_signed)
-{
-	const int16x8_t w = vcombine_s16(vqmovn_s32(lo), vqmovn_s32(hi));
-
-	return is_signed ? vreinterpret_u8_s8(vqmovn_s16(w)) : vqmovun_s16(w);
-}
-
-/* the first n (0..8) of 8 bytes */
-static inline void store8(uint8_t *out, uint8x8_t v, int n)
-{
-	if (n >= 8) {
-		vst1_u8(out, v);
-	} else if (n > 0) {
-		uint8_t tmp[8];
-
-		vst1_u8(tmp, v);
-		memcpy(out, tmp, (size_t)n);
-	}
-}
 
 void vigil_q8_requant__neon(const int32_t *acc, int c0, int n, const struct vigil_q8_requant_vec *rq, void *out)
 {
@@ -109,10 +65,10 @@ static inline void widen(const void *src, int16_t *dst, int n, int32_t xo, int s
 #define PR_NAME vigil_q8_pack_rows__neon
 #define PR_TARGET NOTARGET
 #define PR_WIDEN widen
+#define PR_ELEM int16_t
+#define PR_FILL(d, n, xo) memset(d, 0, (n) * sizeof(int16_t))
+#define PR_ROW_END(row, g, sg) (void)0
 #include "kernels_q8_rows.h"
-#undef PR_NAME
-#undef PR_TARGET
-#undef PR_WIDEN
 
 /* weight vector L of the 8-k block (channels c..c+7) times lane L of each pixel's activations */
 #define LANE(L)                                                                                                        \
@@ -131,8 +87,9 @@ static inline void widen(const void *src, int16_t *dst, int n, int32_t xo, int s
 
 /* MR x NR block: rows of @p a (stride kp int16, kp a multiple of 8), panel @p w ([kp][8]); stores the @p rows x
  * @p cols valid outputs */
-static inline void micro(const int16_t *a, int kp, const int16_t *w, const struct vigil_q8_requant_vec *rq, int c,
-			 int rows, int cols, uint8_t *out, size_t out_stride)
+static inline void vigil_q8_gemm_micro__neon(const int16_t *a, int kp, const int16_t *w,
+					     const struct vigil_q8_requant_vec *rq, int c, int rows, int cols,
+					     uint8_t *out, size_t out_stride)
 {
 	int32x4_t c00 = vdupq_n_s32(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
 	int32x4_t c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
@@ -163,17 +120,13 @@ static inline void micro(const int16_t *a, int kp, const int16_t *w, const struc
 
 #define GD_NAME vigil_q8_conv_gemm__neon
 #define GD_TARGET NOTARGET
+#define GD_ELEM int16_t
+#define GD_PANELS(g) ((g)->w)
 #define GD_PACK_ROWS vigil_q8_pack_rows__neon
-#define GD_MICRO micro
+#define GD_MICRO(a, g, ...) vigil_q8_gemm_micro__neon(a, (g)->kp, __VA_ARGS__) /* int16 tiles: rows kp apart */
 #define GD_MR MR
 #define GD_NR NR
 #include "kernels_q8_gemmdrv.h"
-#undef GD_NAME
-#undef GD_TARGET
-#undef GD_PACK_ROWS
-#undef GD_MICRO
-#undef GD_MR
-#undef GD_NR
 
 /* ---- depthwise ----------------------------------------------------------------------------------------------- */
 
@@ -226,35 +179,10 @@ static inline __attribute__((always_inline)) void dw8(const uint8_t *const *src,
 	vst1_u8(o + c, pack8(rq4(acc0, &d->rq, c), rq4(acc1, &d->rq, c + 4), sg));
 }
 
-static inline __attribute__((always_inline)) void dw_pixel(const uint8_t *const *src, const struct vigil_q8_dw *d,
-							   int pairs, int sg, uint8_t *o)
-{
-	int c = 0;
-
-	for (; c + 16 <= d->c; c += 16)
-		dw16(src, d, pairs, c, sg, o);
-	if (c + 8 <= d->c) {
-		dw8(src, d, pairs, c, sg, o);
-		c += 8;
-	}
-	if (c < d->c) {
-		int32_t acc[8] = { 0 };
-		const int c0 = c;
-
-		for (; c < d->c; c++)
-			for (int t = 0; t < d->taps; t++) {
-				const int32_t x = sg ? ((const int8_t *)src[t])[c] : src[t][c];
-
-				acc[c - c0] += x * d->w[((size_t)(t / 2) * d->cp + c) * 2 + t % 2];
-			}
-		vigil_q8_requant__neon(acc, c0, d->c - c0, &d->rq, o + c0);
-	}
-}
-
 #define DW_NAME vigil_q8_dwconv__neon
 #define DW_TARGET NOTARGET
-#define DW_PIXEL dw_pixel
+#define DW_PIXEL vigil_q8_dw_pixel__neon /* static; named for per-function profiles */
+#define DW_BLOCK16 dw16
+#define DW_BLOCK8 dw8
+#define DW_REQUANT vigil_q8_requant__neon
 #include "kernels_q8_dwrows.h"
-#undef DW_NAME
-#undef DW_TARGET
-#undef DW_PIXEL

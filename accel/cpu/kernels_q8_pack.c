@@ -11,7 +11,7 @@
 #include <string.h>
 
 #define DW_CP 16         /* depthwise channels padded to a multiple of this */
-#define TILE_BYTES 49152 /* int16 activation tile: mr-multiple pixels x kp, kept in L1/L2 */
+#define TILE_BYTES 49152 /* activation tile: mr-multiple pixels x row_stride, kept in L1/L2 */
 
 static size_t round_up(size_t v, size_t m)
 {
@@ -80,43 +80,64 @@ int vigil_q8_gemm_pack(const struct vigil_q8_conv_args *a, int is_signed, struct
 	g->mr = shape.mr;
 	g->nr = shape.nr;
 	g->kg = shape.kg;
+	g->dot = shape.dot;
 	g->k = a->kh * a->kw * a->in_c;
 	g->kp = (int)round_up((size_t)g->k, (size_t)shape.kb);
+	g->row_stride = g->dot ? g->kp + 16 : g->kp;
 	g->n = a->out_c;
 	g->np = (int)round_up((size_t)g->n, (size_t)g->nr);
-	g->w = alloc_zero((size_t)g->np * g->kp * sizeof(int16_t));
-	if (!g->w || vigil_q8_requant_vec_init(a, is_signed, g->n, g->np, &g->rq) < 0) {
+	g->wo = a->weights_offset;
+	if (g->dot)
+		g->wb = alloc_zero((size_t)g->np * g->kp);
+	else
+		g->w = alloc_zero((size_t)g->np * g->kp * sizeof(int16_t));
+	if ((!g->w && !g->wb) || vigil_q8_requant_vec_init(a, is_signed, g->n, g->np, &g->rq) < 0) {
 		vigil_q8_gemm_free(g);
 		return -ENOMEM;
 	}
-	for (int o = 0; o < g->n; o++)
+	for (int o = 0; o < g->n; o++) {
+		uint32_t wsum = 0;
+
 		for (int k = 0; k < g->k; k++) {
 			const size_t src = (size_t)o * g->k + k;
-			const int32_t w = (is_signed ? (int32_t)ws[src] : (int32_t)wu[src]) + a->weights_offset;
+			const size_t dst =
+			    (((size_t)(o / g->nr) * (g->kp / g->kg) + k / g->kg) * g->nr + o % g->nr) * g->kg +
+			    k % g->kg;
+			const int32_t raw = is_signed ? (int32_t)ws[src] : (int32_t)wu[src];
 
-			g->w[(((size_t)(o / g->nr) * (g->kp / g->kg) + k / g->kg) * g->nr + o % g->nr) * g->kg +
-			     k % g->kg] = (int16_t)w;
+			if (g->dot)
+				g->wb[dst] = wu[src];
+			else
+				g->w[dst] = (int16_t)(raw + a->weights_offset);
+			wsum += (uint32_t)raw;
 		}
+		/* dot: bias + xo * sum w + K * xo * wo (see struct vigil_q8_gemm), wrapping as the kernel's sums do */
+		if (g->dot)
+			g->rq.bias[o] =
+			    (int32_t)((uint32_t)g->rq.bias[o] + (uint32_t)a->input_offset * wsum +
+				      (uint32_t)g->k * (uint32_t)a->input_offset * (uint32_t)a->weights_offset);
+	}
 	return 0;
 }
 
 void vigil_q8_gemm_free(struct vigil_q8_gemm *g)
 {
 	free(g->w);
+	free(g->wb);
 	vigil_q8_requant_vec_free(&g->rq);
 	memset(g, 0, sizeof(*g));
 }
 
 int vigil_q8_gemm_tile_pixels(const struct vigil_q8_gemm *g)
 {
-	const int t = TILE_BYTES / (g->kp * 2) / g->mr * g->mr;
+	const int t = TILE_BYTES / (g->row_stride * (g->dot ? 1 : 2)) / g->mr * g->mr;
 
 	return t < g->mr ? g->mr : t;
 }
 
 size_t vigil_q8_gemm_scratch_bytes(const struct vigil_q8_gemm *g)
 {
-	return round_up((size_t)vigil_q8_gemm_tile_pixels(g) * g->kp * sizeof(int16_t), 64);
+	return round_up((size_t)vigil_q8_gemm_tile_pixels(g) * g->row_stride * (g->dot ? 1 : 2), 64);
 }
 
 /* ---- depthwise ---------------------------------------------------------------------------------------------- */
