@@ -50,7 +50,7 @@ static inline void store_row_sum(uint8_t *row, const struct vigil_q8_gemm *g, in
 #define PR_TARGET static NOTARGET
 #define PR_ELEM uint8_t
 #define PR_WIDEN(src, dst, n, xo, sg) memcpy(dst, src, (size_t)(n))
-#define PR_FILL(d, n, xo) memset(d, (uint8_t) - (xo), n)
+#define PR_FILL(d, n, xo) memset(d, (uint8_t)(-(xo)), n) /* the zero point's byte */
 #define PR_ROW_END(row, g, sg) store_row_sum(row, g, sg)
 #include "kernels_q8_rows.h"
 
